@@ -1,0 +1,1 @@
+"""Intake: accepts submissions and keeps the requester's view of every ticket."""

@@ -1,0 +1,61 @@
+"""Intake's HTTP API: thin routes over the handlers."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request, Response
+
+from shared.lifecycle import Status
+from shared.messages.common import Requester
+
+from services.intake import handlers
+from services.intake.models import IntakeTicket, TimelineEntry
+from services.intake.schemas import TicketAccepted, TicketCreate, TicketPage, TicketSummary, TicketView, TimelineItem
+
+router = APIRouter(tags=["tickets"])
+
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
+
+
+@router.post("/tickets", status_code=202, response_model=TicketAccepted)
+async def submit_ticket(body: TicketCreate, request: Request, response: Response, key: IdempotencyKey = None):
+    """Accept a ticket: stored with its event before the 202, published when the broker takes it."""
+    ticket, _created = await handlers.submit_ticket(request.app.state.db, body=body, idempotency_key=key)
+    location = f"/tickets/{ticket.id}"
+    response.headers["Location"] = location
+    return TicketAccepted(id=ticket.id, status=ticket.status, submitted_at=ticket.created_at, links={"self": location})
+
+
+@router.get("/tickets/{ticket_id}", response_model=TicketView)
+async def get_ticket(ticket_id: str, request: Request):
+    """The requester's view: status, tier, priority, clocks and the public timeline."""
+    ticket, timeline = await handlers.get_ticket(request.app.state.db, ticket_id=ticket_id)
+    return _view(ticket, timeline)
+
+
+@router.get("/tickets", response_model=TicketPage)
+async def list_tickets(
+    request: Request,
+    status: Status | None = None,
+    requester: Annotated[str | None, Query(max_length=254)] = None,
+    organization: Annotated[str | None, Query(max_length=100)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+):
+    """The caller's tickets, newest first, filterable by status, paginated."""
+    rows, total = await handlers.list_tickets(
+        request.app.state.db, status=status, requester=requester, organization=organization, limit=limit, offset=offset
+    )
+    return TicketPage(
+        items=[TicketSummary.model_validate(r, from_attributes=True) for r in rows], total=total, limit=limit, offset=offset
+    )
+
+
+def _view(ticket: IntakeTicket, timeline: list[TimelineEntry]) -> TicketView:
+    return TicketView(
+        **ticket.model_dump(include=set(TicketView.model_fields) - {"requester", "sla", "timeline"}),
+        requester=Requester(email=ticket.requester_email, name=ticket.requester_name, language=ticket.language),
+        sla={},
+        timeline=[TimelineItem(id=e.event_id, type=e.type, time=e.time, data=e.data) for e in timeline],
+    )

@@ -1,0 +1,43 @@
+"""Intake's rules: how each fact of `tickets.events` changes the requester's view.
+
+Plain Python; no framework, no I/O.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.lifecycle import Status
+from shared.messages import tickets as ev
+from shared.messages.common import Payload
+
+
+def view_changes(event_type: str, data: Payload, status: str) -> dict[str, Any]:
+    """The fields of the requester's view that `data` changes (empty if none)."""
+    match data:
+        case ev.TicketTriaged():
+            return {"category": data.category, "priority": data.priority, "specialty": data.specialty}
+        case ev.ArticlesSuggested():
+            return {"suggested_articles": [a.model_dump(mode="json") for a in data.articles]}
+        case ev.TicketRouted():
+            return {"status": Status.QUEUED, "tier": data.tier, "priority": data.priority, "specialty": data.specialty}
+        case ev.TicketAssigned():
+            return {"status": Status.IN_PROGRESS, "tier": data.tier, "assignee": data.assignee}
+        case ev.InfoRequested():
+            return {"status": Status.WAITING_ON_REQUESTER}
+        case ev.RequesterReplied() if status == Status.WAITING_ON_REQUESTER:
+            return {"status": Status.IN_PROGRESS}
+        case ev.TicketEscalated():
+            return {"status": Status.QUEUED, "tier": data.to_tier, "assignee": None, "specialty": data.specialty}
+        case ev.TicketResolved():
+            return {"status": Status.RESOLVED, "level": data.level}
+        case ev.TicketReopened():
+            return {"status": Status.IN_PROGRESS, "level": None, **({"tier": data.tier} if data.tier else {})}
+        case ev.TicketClosed():
+            return {"status": Status.CLOSED}
+    return {}
+
+
+def timeline_data(data: Payload) -> dict[str, Any]:
+    """What a requester may read of an event: the payload without hand-off snapshots."""
+    return data.model_dump(mode="json", exclude={"snapshot"})

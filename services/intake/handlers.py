@@ -1,0 +1,147 @@
+"""Intake's use cases: each one unit of work, one commit."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+
+import orjson
+from sqlalchemy import func
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from shared.db import Database, utcnow
+from shared.errors import Conflict, NotFound
+from shared.messages import Envelope, is_public, new_event
+from shared.messages.tickets import TicketSubmitted
+from shared.messaging.outbox import add_to_outbox
+from shared.topics import TICKETS_EVENTS, TICKETS_SUBMITTED
+
+from services.intake import domain
+from services.intake.models import IntakeTicket, TimelineEntry
+from services.intake.schemas import TicketCreate
+
+SOURCE = "intake"
+
+
+def _fingerprint(body: TicketCreate) -> str:
+    return hashlib.sha256(orjson.dumps(body.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+async def submit_ticket(db: Database, *, body: TicketCreate, idempotency_key: str | None) -> tuple[IntakeTicket, bool]:
+    """Store a submission and its `ticket.submitted` in one transaction; (ticket, created)."""
+    fingerprint = _fingerprint(body)
+    async with db.unit_of_work() as session:
+        if idempotency_key:
+            existing = await _by_idempotency_key(session, body.organization, idempotency_key)
+            if existing is not None:
+                if existing.request_hash != fingerprint:
+                    raise Conflict("this Idempotency-Key was already used with a different request body")
+                return existing, False
+        ticket = IntakeTicket(
+            id=str(uuid.uuid4()),
+            title=body.title,
+            description=body.description,
+            requester_email=body.requester.email,
+            requester_name=body.requester.name,
+            language=body.requester.language,
+            organization=body.organization,
+            impact=body.impact,
+            urgency=body.urgency,
+            category_hint=body.category_hint,
+            callback_url=str(body.callback_url) if body.callback_url else None,
+            idempotency_key=idempotency_key,
+            request_hash=fingerprint,
+        )
+        session.add(ticket)
+        event = new_event(
+            SOURCE,
+            TicketSubmitted(
+                ticket_id=ticket.id,
+                title=ticket.title,
+                description=ticket.description,
+                requester=body.requester,
+                organization=ticket.organization,
+                impact=body.impact,
+                urgency=body.urgency,
+                category_hint=body.category_hint,
+                callback_url=ticket.callback_url,
+                submitted_at=ticket.created_at,
+            ),
+        )
+        # One fact on two streams: the hand-off to triage and the audit trail.
+        add_to_outbox(session, TICKETS_SUBMITTED, event)
+        add_to_outbox(session, TICKETS_EVENTS, event)
+    return ticket, True
+
+
+async def _by_idempotency_key(session: AsyncSession, organization: str, key: str) -> IntakeTicket | None:
+    query = select(IntakeTicket).where(
+        IntakeTicket.organization == organization, IntakeTicket.idempotency_key == key
+    )
+    return (await session.exec(query)).first()
+
+
+async def get_ticket(db: Database, *, ticket_id: str) -> tuple[IntakeTicket, list[TimelineEntry]]:
+    """The requester's view of one ticket and its public timeline, in order."""
+    async with db.read() as session:
+        ticket = await session.get(IntakeTicket, ticket_id)
+        if ticket is None:
+            raise NotFound(f"ticket {ticket_id} not found")
+        timeline = (
+            await session.exec(
+                select(TimelineEntry).where(TimelineEntry.ticket_id == ticket_id).order_by(col(TimelineEntry.id))
+            )
+        ).all()
+    return ticket, list(timeline)
+
+
+async def list_tickets(
+    db: Database,
+    *,
+    status: str | None,
+    requester: str | None,
+    organization: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[IntakeTicket], int]:
+    """A page of tickets, newest first, and how many match in all."""
+    filters = []
+    if status:
+        filters.append(IntakeTicket.status == status)
+    if requester:
+        filters.append(IntakeTicket.requester_email == requester)
+    if organization:
+        filters.append(IntakeTicket.organization == organization)
+    async with db.read() as session:
+        total = (await session.exec(select(func.count()).select_from(IntakeTicket).where(*filters))).one()
+        rows = (
+            await session.exec(
+                select(IntakeTicket)
+                .where(*filters)
+                .order_by(col(IntakeTicket.created_at).desc(), col(IntakeTicket.id))
+                .limit(limit)
+                .offset(offset)
+            )
+        ).all()
+    return list(rows), total
+
+
+async def apply_ticket_event(session: AsyncSession, event: Envelope) -> None:
+    """Project one fact of `tickets.events` onto the requester's view."""
+    ticket = await session.get(IntakeTicket, event.subject)
+    if ticket is None:
+        return  # not submitted here (another intake's database, or purged)
+    for field, value in domain.view_changes(event.type, event.data, ticket.status).items():
+        setattr(ticket, field, value)
+    ticket.updated_at = utcnow()
+    if is_public(event.type, event.data):
+        session.add(
+            TimelineEntry(
+                ticket_id=ticket.id,
+                event_id=event.id,
+                type=event.type,
+                time=event.time,
+                data=domain.timeline_data(event.data),
+            )
+        )

@@ -1,0 +1,18 @@
+"""Intake's composition root."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from shared.runtime import ServiceRuntime, service_app
+
+from services.intake.api import router
+from services.intake.models import MODELS
+from services.intake.settings import IntakeSettings
+from services.intake.subscribers import SUBSCRIPTIONS
+
+
+def create_app(settings: IntakeSettings) -> FastAPI:
+    """Build intake: its runtime (database, outbox, consumer of `tickets.events`) and its routes."""
+    runtime = ServiceRuntime(settings, models=MODELS, subscriptions=SUBSCRIPTIONS)
+    return service_app(runtime, title="Escalier intake", routers=[router])

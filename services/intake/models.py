@@ -1,0 +1,56 @@
+"""Intake's tables: the submissions and the requester's view of each ticket."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from shared.db import UTCDateTime, utcnow
+
+
+class IntakeTicket(SQLModel, table=True):
+    __tablename__ = "intake_tickets"
+    __table_args__ = (UniqueConstraint("organization", "idempotency_key"),)
+
+    id: str = Field(primary_key=True)
+    title: str
+    description: str
+    requester_email: str = Field(index=True)
+    requester_name: str
+    language: str
+    organization: str = Field(index=True)
+    impact: str
+    urgency: str
+    category_hint: str | None = None
+    callback_url: str | None = None
+    idempotency_key: str | None = None
+    request_hash: str | None = None
+
+    status: str = Field(default="new", index=True)
+    tier: int | None = None
+    level: int | None = None
+    category: str | None = None
+    priority: str | None = None
+    specialty: str | None = None
+    assignee: str | None = None
+    suggested_articles: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class TimelineEntry(SQLModel, table=True):
+    """A requester-visible event of a ticket, in the order it was applied."""
+
+    __tablename__ = "intake_timeline"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: str = Field(index=True)
+    event_id: str = Field(unique=True)
+    type: str
+    time: datetime = Field(sa_type=UTCDateTime)
+    data: dict = Field(sa_column=Column(JSON, nullable=False))
+
+
+MODELS = (IntakeTicket, TimelineEntry)

@@ -1,0 +1,1 @@
+"""Escalier's common package: contracts (events, topics, lifecycle) and plumbing (Kafka, database)."""

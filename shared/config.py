@@ -1,0 +1,59 @@
+"""Typed settings shared by every service; each service subclasses with its own env prefix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """What every service needs: where it listens, its database, and the bus.
+
+    Service-specific fields read `ESCALIER_<SERVICE>_*` (the subclass's env prefix);
+    the fields below are common to the whole system and read unprefixed names.
+    """
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+    service_name: str = "service"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    database_url: str | None = None  # default: sqlite file under data_dir
+
+    data_dir: Path = Field(
+        default=Path("./.escalier-data"),
+        validation_alias=AliasChoices("ESCALIER_DATA_DIR"),
+    )
+    kafka_bootstrap_servers: str = Field(
+        default="127.0.0.1:9092",
+        validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "ESCALIER_KAFKA_BOOTSTRAP_SERVERS"),
+    )
+    topic_partitions: int = Field(default=6, validation_alias=AliasChoices("ESCALIER_TOPIC_PARTITIONS"))
+    topic_replication: int = Field(default=1, validation_alias=AliasChoices("ESCALIER_TOPIC_REPLICATION"))
+    # KAFKA-NOTES.md: Tansu does not wake a waiting fetch; 25-50 ms is the sensible range.
+    fetch_max_wait_ms: int = Field(default=25, validation_alias=AliasChoices("ESCALIER_FETCH_MAX_WAIT_MS"))
+    session_timeout_ms: int = Field(default=6000, validation_alias=AliasChoices("ESCALIER_SESSION_TIMEOUT_MS"))
+    heartbeat_interval_ms: int = Field(default=1000, validation_alias=AliasChoices("ESCALIER_HEARTBEAT_INTERVAL_MS"))
+    linger_ms: int = Field(default=2, validation_alias=AliasChoices("ESCALIER_LINGER_MS"))
+    consumer_max_retries: int = Field(default=3, validation_alias=AliasChoices("ESCALIER_CONSUMER_MAX_RETRIES"))
+    outbox_retention_s: float = Field(
+        default=7 * 24 * 3600, validation_alias=AliasChoices("ESCALIER_OUTBOX_RETENTION_S")
+    )
+    outbox_poll_interval_s: float = Field(
+        default=1.0, validation_alias=AliasChoices("ESCALIER_OUTBOX_POLL_INTERVAL_S")
+    )
+    log_level: str = Field(default="INFO", validation_alias=AliasChoices("ESCALIER_LOG_LEVEL"))
+
+    @property
+    def effective_database_url(self) -> str:
+        """The configured database URL, or a SQLite file of this service's own under data_dir."""
+        if self.database_url:
+            return self.database_url
+        path = (self.data_dir / f"{self.service_name}.db").resolve()
+        return f"sqlite+aiosqlite:///{path}"
+
+    @property
+    def consumer_group(self) -> str:
+        return f"escalier-{self.service_name}"

@@ -1,0 +1,144 @@
+"""Schemas of the ticket streams: `tickets.submitted`, `tickets.tierN` and `tickets.events`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field
+
+from shared.messages.common import (
+    Category,
+    Level,
+    Payload,
+    Priority,
+    Requester,
+    Specialty,
+    TicketSnapshot,
+    TierNumber,
+)
+
+
+class TicketSubmitted(Payload):
+    ticket_id: str
+    title: str
+    description: str
+    requester: Requester
+    organization: str
+    impact: Level
+    urgency: Level
+    category_hint: str | None = None
+    callback_url: str | None = None
+    submitted_at: datetime
+
+
+class TicketTriaged(Payload):
+    ticket_id: str
+    category: Category
+    priority: Priority
+    tier: TierNumber
+    specialty: Specialty | None = None
+    explanation: str
+
+
+class SuggestedArticle(Payload):
+    article_id: str
+    title: str
+    score: float
+
+
+class ArticlesSuggested(Payload):
+    ticket_id: str
+    articles: list[SuggestedArticle]
+
+
+class TicketRouted(Payload):
+    """Triage's hand-off; on `tickets.tierN` it carries the full snapshot."""
+
+    ticket_id: str
+    tier: TierNumber
+    specialty: Specialty | None = None
+    priority: Priority
+    snapshot: TicketSnapshot | None = None
+
+
+class TicketAssigned(Payload):
+    ticket_id: str
+    tier: TierNumber
+    assignee: str
+
+
+class TicketCommented(Payload):
+    ticket_id: str
+    tier: TierNumber
+    author: str
+    body: str
+    internal: bool = False
+
+
+class InfoRequested(Payload):
+    ticket_id: str
+    tier: TierNumber
+    author: str
+    question: str
+
+
+class RequesterReplied(Payload):
+    ticket_id: str
+    body: str
+
+
+class TicketEscalated(Payload):
+    """A move to the next tier; on `tickets.tierN` it carries the full snapshot."""
+
+    ticket_id: str
+    from_tier: TierNumber
+    to_tier: TierNumber
+    reason: str
+    automatic: bool = False
+    by: str | None = None
+    specialty: Specialty | None = None
+    snapshot: TicketSnapshot | None = None
+
+
+Clock = Literal["first_response", "resolution"]
+
+
+class SlaWarning(Payload):
+    ticket_id: str
+    tier: TierNumber
+    clock: Clock
+    due_at: datetime
+
+
+class SlaBreached(Payload):
+    ticket_id: str
+    tier: TierNumber
+    clock: Clock
+    due_at: datetime
+
+
+class TicketResolved(Payload):
+    ticket_id: str
+    level: Literal[0, 1, 2, 3]
+    resolution: str
+    article_id: str | None = None
+    by: str | None = None
+
+
+class TicketReopened(Payload):
+    ticket_id: str
+    tier: TierNumber | None = None
+    reason: str = ""
+
+
+class TicketClosed(Payload):
+    ticket_id: str
+    reason: Literal["confirmed", "automatic"] = "confirmed"
+
+
+class TicketRated(Payload):
+    ticket_id: str
+    score: int = Field(ge=1, le=5)
+    comment: str = ""
+    tiers: list[int] = []

@@ -1,0 +1,1 @@
+"""Kafka plumbing written once: producer, topics, consumer runner, outbox relay, inbox guard."""

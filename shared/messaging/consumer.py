@@ -1,0 +1,162 @@
+"""The one consumer loop: a consumer group, batches, inbox de-duplication, bounded retries, DLQ.
+
+A partition's batch is applied in one transaction; its offsets are committed only
+after that transaction. A batch that fails is replayed one message at a time, with
+bounded retries; a message that still fails, or can never be decoded, goes to the
+topic's `.dlq` with the reason and the source offset, and the partition moves on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.errors import MessageSizeTooLargeError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from shared.config import ServiceSettings
+from shared.db import Database
+from shared.messages.envelope import Envelope, PoisonMessage, decode
+from shared.messaging import metrics
+from shared.messaging.broker import MAX_MESSAGE_BYTES
+from shared.messaging.inbox import first_delivery
+from shared.topics import dlq
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
+# topic -> event type -> handler; types a service does not list are skipped.
+Subscriptions = Mapping[str, Mapping[str, Handler]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Decoded:
+    record: ConsumerRecord
+    event: Envelope
+    handler: Handler
+
+
+class ConsumerRunner:
+    """Runs one service's subscriptions in its consumer group."""
+
+    def __init__(
+        self,
+        *,
+        settings: ServiceSettings,
+        db: Database,
+        producer: AIOKafkaProducer,
+        subscriptions: Subscriptions,
+        max_records: int = 500,
+    ) -> None:
+        self._settings = settings
+        self._db = db
+        self._producer = producer
+        self._subscriptions = subscriptions
+        self._max_records = max_records
+        self._consumer: AIOKafkaConsumer | None = None
+        self._stopping = asyncio.Event()
+        self.dead_lettered = 0
+
+    @property
+    def assigned(self) -> bool:
+        """Whether the group gave this member its partitions (readiness)."""
+        return bool(self._consumer and self._consumer.assignment())
+
+    async def start(self) -> None:
+        s = self._settings
+        self._consumer = AIOKafkaConsumer(
+            *self._subscriptions,
+            bootstrap_servers=s.kafka_bootstrap_servers,
+            group_id=s.consumer_group,
+            client_id=f"escalier-{s.service_name}",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",  # "latest" is wrong on Tansu (KAFKA-NOTES.md)
+            fetch_max_wait_ms=s.fetch_max_wait_ms,
+            session_timeout_ms=s.session_timeout_ms,
+            heartbeat_interval_ms=s.heartbeat_interval_ms,
+            max_partition_fetch_bytes=MAX_MESSAGE_BYTES,
+            fetch_max_bytes=4 * MAX_MESSAGE_BYTES,
+        )
+        await self._consumer.start()
+
+    async def run(self) -> None:
+        """Consume until stop(); the batch in hand is finished and committed first."""
+        assert self._consumer is not None, "start() first"
+        while not self._stopping.is_set():
+            batches = await self._consumer.getmany(timeout_ms=500, max_records=self._max_records)
+            for tp, records in batches.items():
+                await self._process(tp, records)
+                await self._consumer.commit({tp: records[-1].offset + 1})
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def close(self) -> None:
+        if self._consumer is not None:
+            await self._consumer.stop()
+
+    async def _process(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
+        decoded: list[_Decoded] = []
+        handlers = self._subscriptions[tp.topic]
+        for record in records:
+            try:
+                event = decode(record.headers, record.value)
+            except PoisonMessage as exc:
+                await self._dead_letter(record, str(exc))
+                continue
+            metrics.CONSUMED.labels(tp.topic, event.type).inc()
+            handler = handlers.get(event.type)
+            if handler is not None:
+                decoded.append(_Decoded(record, event, handler))
+        if not decoded:
+            return
+        try:
+            async with self._db.unit_of_work() as session:
+                for item in decoded:
+                    await self._apply(session, item)
+        except Exception:
+            log.warning("batch of %d on %s failed; replaying one by one", len(decoded), tp, exc_info=True)
+            for item in decoded:
+                await self._apply_alone(item)
+
+    async def _apply(self, session: AsyncSession, item: _Decoded) -> None:
+        if await first_delivery(session, item.record.topic, item.event.id):
+            await item.handler(session, item.event)
+
+    async def _apply_alone(self, item: _Decoded) -> None:
+        retries = self._settings.consumer_max_retries
+        for attempt in range(retries + 1):
+            try:
+                async with self._db.unit_of_work() as session:
+                    await self._apply(session, item)
+                return
+            except PoisonMessage as exc:
+                await self._dead_letter(item.record, str(exc))
+                return
+            except Exception as exc:
+                if attempt == retries:
+                    await self._dead_letter(item.record, f"failed after {retries + 1} attempts: {exc!r}")
+                    return
+                await asyncio.sleep(0.1 * 2**attempt)
+
+    async def _dead_letter(self, record: ConsumerRecord, reason: str) -> None:
+        log.error("dead-lettering %s[%d]@%d: %s", record.topic, record.partition, record.offset, reason)
+        headers = list(record.headers or ()) + [
+            ("dlq_reason", reason[:2000].encode()),
+            ("dlq_source_topic", record.topic.encode()),
+            ("dlq_source_partition", str(record.partition).encode()),
+            ("dlq_source_offset", str(record.offset).encode()),
+            ("dlq_consumer_group", self._settings.consumer_group.encode()),
+        ]
+        value = record.value
+        try:
+            await self._producer.send_and_wait(dlq(record.topic), value=value, key=record.key, headers=headers)
+        except MessageSizeTooLargeError:
+            truncated = (value or b"")[: 64 * 1024]
+            headers.append(("dlq_truncated_from", str(len(value or b"")).encode()))
+            await self._producer.send_and_wait(dlq(record.topic), value=truncated, key=record.key, headers=headers)
+        metrics.DEAD_LETTERED.labels(record.topic).inc()
+        self.dead_lettered += 1

@@ -1,0 +1,178 @@
+"""What every service runs besides its own rules: database, producer, outbox relay, consumer, health.
+
+Built by each service's composition root (`create_app`), started and stopped by its lifespan.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from contextlib import asynccontextmanager
+
+from aiokafka import AIOKafkaProducer
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+from prometheus_client import make_asgi_app
+from sqlmodel import SQLModel
+
+from shared.config import ServiceSettings
+from shared.db import Database
+from shared.errors import HTTP_STATUS
+from shared.messaging.broker import TopicGuard, make_producer, wait_for_broker
+from shared.messaging.consumer import ConsumerRunner, Subscriptions
+from shared.messaging.inbox import InboxEntry
+from shared.messaging.outbox import OutboxMessage, OutboxRelay
+
+log = logging.getLogger(__name__)
+
+SHUTDOWN_GRACE_S = 10.0
+
+
+class ServiceRuntime:
+    """The plumbing of one service process."""
+
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        *,
+        models: Iterable[type[SQLModel]],
+        subscriptions: Subscriptions | None = None,
+    ) -> None:
+        self.settings = settings
+        self.db = Database(settings.effective_database_url)
+        # Kafka clients need a running loop: start() builds them.
+        self.producer: AIOKafkaProducer | None = None
+        self.relay: OutboxRelay | None = None
+        self.guard: TopicGuard | None = None
+        self._models = [*models, OutboxMessage, InboxEntry]
+        self._subscriptions = subscriptions or {}
+        self.consumer: ConsumerRunner | None = None
+        self._tasks: list[asyncio.Task] = []
+
+    def set_subscriptions(self, subscriptions: Subscriptions) -> None:
+        """Declare what the service consumes (before start), when handlers need the runtime's parts."""
+        self._subscriptions = subscriptions
+
+    def spawn(self, coro, name: str) -> asyncio.Task:
+        """Run a background loop for the service's lifetime; a crash is logged, never silent."""
+        task = asyncio.create_task(coro, name=name)
+        task.add_done_callback(_log_crash)
+        self._tasks.append(task)
+        return task
+
+    async def start(self) -> None:
+        s = self.settings
+        await self.db.create_tables(self._models)
+        self.producer = make_producer(s)
+        self.relay = OutboxRelay(
+            self.db, self.producer, poll_interval_s=s.outbox_poll_interval_s, retention_s=s.outbox_retention_s
+        )
+        self.guard = TopicGuard(s, on_lost=self.relay.republish_retained)
+        await wait_for_broker(s.kafka_bootstrap_servers)
+        if await self.guard.check():
+            await self.relay.republish_retained()
+        await self.producer.start()
+        self.spawn(self.relay.run(), "outbox-relay")
+        self.spawn(self.guard.run(), "topic-guard")
+        if self._subscriptions:
+            self.consumer = ConsumerRunner(
+                settings=s, db=self.db, producer=self.producer, subscriptions=self._subscriptions
+            )
+            await self.consumer.start()
+            self._consumer_task = self.spawn(self.consumer.run(), "consumer")
+
+    async def stop(self) -> None:
+        """Finish the batch in hand, commit, publish what is pending, then close."""
+        if self.consumer is not None:
+            self.consumer.stop()
+            try:
+                await asyncio.wait_for(asyncio.shield(self._consumer_task), SHUTDOWN_GRACE_S)
+            except (TimeoutError, Exception):
+                pass
+        try:
+            await asyncio.wait_for(self.relay.relay_once(), SHUTDOWN_GRACE_S / 2)
+        except Exception:
+            pass
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.consumer is not None:
+            await self.consumer.close()
+        await self.producer.stop()
+        await self.db.dispose()
+
+    async def readiness(self) -> dict[str, bool]:
+        checks = {"database": await self.db.ping(), "broker": bool(self.guard and self.guard.broker_reachable)}
+        if self._subscriptions:
+            checks["consumer_assigned"] = bool(self.consumer and self.consumer.assigned)
+        return checks
+
+    def health_router(self) -> APIRouter:
+        """`/healthz`, `/readyz`; `/metrics` is mounted by `mount_metrics`."""
+        router = APIRouter(tags=["health"])
+
+        @router.get("/healthz")
+        async def healthz() -> dict:
+            return {"status": "ok", "service": self.settings.service_name}
+
+        @router.get("/readyz")
+        async def readyz() -> JSONResponse:
+            checks = await self.readiness()
+            ready = all(checks.values())
+            return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+
+        return router
+
+    def mount(self, app: FastAPI) -> None:
+        app.include_router(self.health_router())
+        app.mount("/metrics", make_asgi_app())
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map every rule exception to its status with `{"detail": reason}`."""
+
+    def status_of(exc: Exception) -> int:
+        return next(HTTP_STATUS[t] for t in type(exc).__mro__ if t in HTTP_STATUS)
+
+    async def handle(_request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=status_of(exc))
+
+    for exc_type in HTTP_STATUS:
+        app.add_exception_handler(exc_type, handle)
+
+
+def _log_crash(task: asyncio.Task) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("background task %s crashed", task.get_name(), exc_info=task.exception())
+
+
+def service_app(
+    runtime: ServiceRuntime,
+    *,
+    title: str,
+    routers: Iterable[APIRouter],
+    background: Iterable[tuple[str, Callable[[], Awaitable[None]]]] = (),
+) -> FastAPI:
+    """A service's FastAPI app: lifespan around the runtime, error mapping, health, metrics, routes.
+
+    `background` names loops of the service's own (timers, dispatchers) started after the runtime.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        await runtime.start()
+        for name, loop in background:
+            runtime.spawn(loop(), name)
+        yield
+        await runtime.stop()
+
+    app = FastAPI(title=title, version="0.1.0", lifespan=lifespan)
+    app.state.settings = runtime.settings
+    app.state.runtime = runtime
+    app.state.db = runtime.db
+    install_error_handlers(app)
+    runtime.mount(app)
+    for router in routers:
+        app.include_router(router)
+    return app
