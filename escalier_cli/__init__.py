@@ -1,0 +1,1 @@
+"""The `escalier` command: run the whole system, or the embedded broker alone."""

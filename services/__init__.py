@@ -1,0 +1,1 @@
+"""Escalier's services: each its own process, database, consumer group and HTTP API."""

@@ -1,0 +1,1 @@
+"""Tier 1: the tier engine configured as level 1."""

@@ -1,0 +1,1 @@
+"""Tier 2: the tier engine configured as level 2."""

@@ -1,0 +1,1 @@
+"""Tier 3: the tier engine configured as level 3."""

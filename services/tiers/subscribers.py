@@ -1,0 +1,20 @@
+"""What a tier consumes: hand-offs into it, and the requester's actions on `tickets.events`."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from shared.messaging.consumer import Subscriptions
+from shared.topics import TICKETS_EVENTS, tier_topic
+
+from services.tiers.handlers import Tier, on_requester_event, receive_handoff
+
+
+def subscriptions(tier: Tier) -> Subscriptions:
+    """The subscriptions of tier `tier.number`."""
+    handoff = partial(receive_handoff, tier=tier)
+    requester = partial(on_requester_event, tier=tier)
+    return {
+        tier_topic(tier.number): {"ticket.routed": handoff, "ticket.escalated": handoff},
+        TICKETS_EVENTS: {"ticket.requester_replied": requester, "ticket.resolved": requester},
+    }

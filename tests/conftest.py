@@ -1,0 +1,160 @@
+"""Session fixtures that start real processes: the broker, PostgreSQL databases, the whole system.
+
+Broker, in this order: KAFKA_BOOTSTRAP_SERVERS; a testcontainers Kafka where a Docker
+engine answers; the embedded Tansu on a free port. Never a mock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import threading
+import time
+
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from escalier_cli.broker import EmbeddedBroker
+from escalier_cli.system import SERVICES, System
+from shared.messaging.broker import ensure_topics
+
+POSTGRES_ADMIN_DSN = os.environ.get("ESCALIER_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _docker_answers() -> bool:
+    try:
+        import docker
+
+        docker.from_env(timeout=3).ping()
+        return True
+    except Exception:
+        return False
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(tmp_path_factory) -> Iterator[str]:
+    """A real Kafka-protocol broker for the whole session."""
+    if bootstrap := os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        yield bootstrap
+    elif _docker_answers():
+        from testcontainers.community.kafka import KafkaContainer
+
+        with KafkaContainer().with_kraft() as kafka:
+            yield kafka.get_bootstrap_server()
+    else:
+        log = tmp_path_factory.mktemp("tansu") / "tansu.log"
+        with EmbeddedBroker(free_port(), log_file=log) as broker:
+            yield broker.bootstrap
+
+
+async def _postgres_answers() -> bool:
+    try:
+        import asyncpg
+
+        conn = await asyncpg.connect(POSTGRES_ADMIN_DSN, timeout=3)
+        await conn.close()
+        return True
+    except Exception:
+        return False
+
+
+async def _admin(sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(POSTGRES_ADMIN_DSN, timeout=5)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_available() -> bool:
+    return asyncio.run(_postgres_answers())
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database_url(request, tmp_path, postgres_available) -> AsyncIterator[str]:
+    """Each database-layer test runs on SQLite, and on a fresh PostgreSQL database where one answers."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+        return
+    if not postgres_available:
+        pytest.skip("no PostgreSQL answers on 127.0.0.1:5432")
+    name = f"escalier_test_{uuid.uuid4().hex[:12]}"
+    await _admin(f'CREATE DATABASE "{name}"')
+    base = POSTGRES_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    yield f"{base}/{name}"
+    await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def system(kafka_bootstrap, tmp_path_factory) -> Iterator[System]:
+    """The six services as processes on free ports, once per session, sharing the test broker."""
+    ports = {name: free_port() for name in SERVICES}
+    running = System(
+        bootstrap=kafka_bootstrap,
+        data_dir=tmp_path_factory.mktemp("escalier"),
+        ports=ports,
+        extra_env={"ESCALIER_LOG_LEVEL": "INFO", "ESCALIER_TOPIC_PARTITIONS": "6"},
+    )
+    asyncio.run(ensure_topics(kafka_bootstrap, partitions=6))
+    running.start()
+    try:
+        running.wait_ready(timeout_s=120)
+        yield running
+    finally:
+        running.stop()
+
+
+class WebhookReceiver:
+    """A real HTTP server that records every call it receives."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict] = []
+        self.port = free_port()
+
+        async def record(request: Request) -> Response:
+            self.calls.append(
+                {"path": request.url.path, "headers": dict(request.headers), "json": await request.json()}
+            )
+            return Response(status_code=204)
+
+        app = Starlette(routes=[Route("/{path:path}", record, methods=["POST"])])
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}/{path.lstrip('/')}"
+
+    def calls_to(self, path: str) -> list[dict]:
+        return [c for c in list(self.calls) if c["path"] == "/" + path.lstrip("/")]
+
+
+@pytest.fixture(scope="session")
+def webhook_receiver() -> Iterator[WebhookReceiver]:
+    receiver = WebhookReceiver()
+    receiver.thread.start()
+    deadline = time.monotonic() + 10
+    while not receiver.server.started:
+        if time.monotonic() > deadline:
+            raise TimeoutError("webhook receiver did not start")
+        time.sleep(0.02)
+    yield receiver
+    receiver.server.should_exit = True
+    receiver.thread.join(5)

@@ -1,0 +1,222 @@
+"""The plumbing against the real broker and real databases: outbox relay, inbox, DLQ."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+from aiokafka import AIOKafkaConsumer
+from sqlmodel import Field, SQLModel, col, func, select
+
+from shared.config import ServiceSettings
+from shared.db import Database
+from shared.messages import encode, new_event
+from shared.messages.tickets import TicketCommented
+from shared.messaging.broker import ensure_topics, make_producer
+from shared.messaging.consumer import ConsumerRunner
+from shared.messaging.inbox import InboxEntry
+from shared.messaging.outbox import OutboxMessage, OutboxRelay, add_to_outbox
+from shared.topics import dlq
+from tests.helpers import eventually
+
+
+class AppliedComment(SQLModel, table=True):
+    """A test table: one row per comment event a handler applied."""
+
+    __tablename__ = "test_applied_comments"
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: str
+    body: str
+
+
+TABLES = [OutboxMessage, InboxEntry, AppliedComment]
+
+
+def comment(ticket_id: str, body: str):
+    return new_event("test", TicketCommented(ticket_id=ticket_id, tier=1, author="alice", body=body))
+
+
+@pytest.fixture
+async def topic(kafka_bootstrap) -> str:
+    name = f"test.{uuid.uuid4().hex[:8]}"
+    await ensure_topics(kafka_bootstrap, [name, dlq(name)], partitions=3)
+    return name
+
+
+@pytest.fixture
+async def db(database_url) -> Database:
+    database = Database(database_url)
+    await database.create_tables(TABLES)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+def settings(kafka_bootstrap) -> ServiceSettings:
+    return ServiceSettings(
+        service_name=f"test-{uuid.uuid4().hex[:8]}", kafka_bootstrap_servers=kafka_bootstrap, consumer_max_retries=1
+    )
+
+
+@pytest.fixture
+async def producer(settings):
+    producer = make_producer(settings)
+    await producer.start()
+    yield producer
+    await producer.stop()
+
+
+async def read_all(bootstrap: str, topic: str, count: int, timeout_s: float = 20.0) -> list:
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", fetch_max_wait_ms=50)
+    await consumer.start()
+    records = []
+    try:
+        async with asyncio.timeout(timeout_s):
+            while len(records) < count:
+                for batch in (await consumer.getmany(timeout_ms=200)).values():
+                    records.extend(batch)
+    finally:
+        await consumer.stop()
+    return records
+
+
+async def test_outbox_relay_publishes_staged_events_in_order_and_marks_them(db, producer, topic, kafka_bootstrap):
+    relay = OutboxRelay(db, producer)
+    events = [comment(f"T{i % 3}", f"note {i}") for i in range(30)]
+    async with db.unit_of_work() as session:
+        for event in events:
+            add_to_outbox(session, topic, event)
+
+    assert await relay.relay_once() == 30
+    records = await read_all(kafka_bootstrap, topic, 30)
+
+    assert sorted(dict(r.headers)["ce_id"].decode() for r in records) == sorted(e.id for e in events)
+    for key in ("T0", "T1", "T2"):
+        sent = [e.id for e in events if e.subject == key]
+        got = [dict(r.headers)["ce_id"].decode() for r in sorted(records, key=lambda r: r.offset) if r.key == key.encode()]
+        assert got == sent
+    assert await relay.backlog() == 0
+
+
+async def test_rolled_back_unit_of_work_stages_nothing(db, producer, topic):
+    relay = OutboxRelay(db, producer)
+    with pytest.raises(RuntimeError):
+        async with db.unit_of_work() as session:
+            add_to_outbox(session, topic, comment("T1", "never"))
+            raise RuntimeError("the state change failed")
+    assert await relay.backlog() == 0
+
+
+async def test_retained_rows_are_republished_after_the_broker_lost_them(db, producer, topic):
+    relay = OutboxRelay(db, producer)
+    async with db.unit_of_work() as session:
+        add_to_outbox(session, topic, comment("T1", "kept"))
+    await relay.relay_once()
+
+    assert await relay.republish_retained() == 1
+    assert await relay.backlog() == 1
+    assert await relay.relay_once() == 1
+
+
+async def applied(db: Database) -> list[AppliedComment]:
+    async with db.read() as session:
+        return list((await session.exec(select(AppliedComment).order_by(col(AppliedComment.id)))).all())
+
+
+async def run_consumer(settings, db, producer, topic, handler):
+    runner = ConsumerRunner(
+        settings=settings, db=db, producer=producer, subscriptions={topic: {"ticket.commented": handler}}
+    )
+    await runner.start()
+    task = asyncio.create_task(runner.run())
+    return runner, task
+
+
+async def stop_consumer(runner, task):
+    runner.stop()
+    await asyncio.wait_for(task, 10)
+    await runner.close()
+
+
+async def record_comment(session, event) -> None:
+    session.add(AppliedComment(event_id=event.id, body=event.data.body))
+
+
+async def test_the_same_event_delivered_twice_is_applied_once(db, producer, topic, settings):
+    twice, sentinel = comment("T1", "twice"), comment("T1", "sentinel")
+    for event in (twice, twice, sentinel):
+        headers, value = encode(event)
+        await producer.send_and_wait(topic, value=value, key=event.key, headers=headers)
+
+    runner, task = await run_consumer(settings, db, producer, topic, record_comment)
+    try:
+        await eventually(lambda: _has_body(db, "sentinel"))
+    finally:
+        await stop_consumer(runner, task)
+
+    assert [row.body for row in await applied(db)] == ["twice", "sentinel"]
+
+
+async def _has_body(db: Database, body: str) -> bool:
+    return any(row.body == body for row in await applied(db))
+
+
+async def test_poison_goes_to_the_dlq_with_its_reason_and_the_partition_moves_on(
+    db, producer, topic, settings, kafka_bootstrap
+):
+    good = comment("T1", "after the poison")
+    headers, value = encode(good)
+    unknown = [(n, b"ticket.exploded" if n == "ce_type" else v) for n, v in headers]
+    poison = [
+        (headers, b"{not json"),  # bytes that are not JSON
+        (unknown, value),  # an unknown event type
+        (headers, b'{"ticket_id": "T1"}'),  # a payload that breaks its schema
+        ([], b"no envelope at all"),  # no CloudEvents headers
+    ]
+    for h, v in poison:
+        await producer.send_and_wait(topic, value=v, key=b"T1", headers=h)
+    await producer.send_and_wait(topic, value=value, key=good.key, headers=headers)
+
+    runner, task = await run_consumer(settings, db, producer, topic, record_comment)
+    try:
+        await eventually(lambda: _has_body(db, "after the poison"))
+    finally:
+        await stop_consumer(runner, task)
+
+    dead = await read_all(kafka_bootstrap, dlq(topic), len(poison))
+    reasons = [dict(r.headers)["dlq_reason"].decode() for r in dead]
+    assert "not JSON" in reasons[0] or "Invalid JSON" in reasons[0]
+    assert "unknown event type 'ticket.exploded'" in reasons[1]
+    assert "payload does not match ticket.commented" in reasons[2]
+    assert "missing CloudEvents attributes" in reasons[3]
+    assert all(dict(r.headers)["dlq_source_topic"].decode() == topic for r in dead)
+    assert len({dict(r.headers)["dlq_source_offset"] for r in dead}) == len(poison)
+
+
+async def test_a_handler_that_keeps_failing_is_dead_lettered_after_bounded_retries(
+    db, producer, topic, settings, kafka_bootstrap
+):
+    attempts: list[str] = []
+
+    async def fragile(session, event) -> None:
+        attempts.append(event.data.body)
+        if event.data.body == "cursed":
+            raise ValueError("cannot apply this one")
+        await record_comment(session, event)
+
+    for event in (comment("T1", "cursed"), comment("T1", "fine")):
+        headers, value = encode(event)
+        await producer.send_and_wait(topic, value=value, key=event.key, headers=headers)
+
+    runner, task = await run_consumer(settings, db, producer, topic, fragile)
+    try:
+        await eventually(lambda: _has_body(db, "fine"))
+    finally:
+        await stop_consumer(runner, task)
+
+    dead = await read_all(kafka_bootstrap, dlq(topic), 1)
+    assert "cannot apply this one" in dict(dead[0].headers)["dlq_reason"].decode()
+    assert [row.body for row in await applied(db)] == ["fine"]
+    assert attempts.count("cursed") == 1 + 1 + settings.consumer_max_retries  # batch try, then alone with retries
