@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from prometheus_client import make_asgi_app
@@ -48,6 +49,8 @@ class ServiceRuntime:
         self._models = [*models, OutboxMessage, InboxEntry]
         self._subscriptions = subscriptions or {}
         self.consumer: ConsumerRunner | None = None
+        self._consumer_task: asyncio.Task | None = None
+        self._connected = False
         self._tasks: list[asyncio.Task] = []
 
     def set_subscriptions(self, subscriptions: Subscriptions) -> None:
@@ -62,6 +65,11 @@ class ServiceRuntime:
         return task
 
     async def start(self) -> None:
+        """Open the database, then connect to the bus in the background.
+
+        The API answers as soon as the database is open: a submission accepted while the
+        broker is unreachable waits in the outbox until the relay can publish it.
+        """
         s = self.settings
         await self.db.create_tables(self._models)
         self.producer = make_producer(s)
@@ -69,10 +77,20 @@ class ServiceRuntime:
             self.db, self.producer, poll_interval_s=s.outbox_poll_interval_s, retention_s=s.outbox_retention_s
         )
         self.guard = TopicGuard(s, on_lost=self.relay.republish_retained)
-        await wait_for_broker(s.kafka_bootstrap_servers)
-        if await self.guard.check():
-            await self.relay.republish_retained()
-        await self.producer.start()
+        self.spawn(self._connect(), "connect")
+
+    async def _connect(self) -> None:
+        s = self.settings
+        while True:
+            try:
+                await wait_for_broker(s.kafka_bootstrap_servers, timeout_s=30)
+                if await self.guard.check():
+                    await self.relay.republish_retained()
+                await self.producer.start()
+                self._connected = True
+                break
+            except (TimeoutError, KafkaError):
+                log.warning("broker %s unreachable; retrying", s.kafka_bootstrap_servers)
         self.spawn(self.relay.run(), "outbox-relay")
         self.spawn(self.guard.run(), "topic-guard")
         if self._subscriptions:
@@ -84,26 +102,28 @@ class ServiceRuntime:
 
     async def stop(self) -> None:
         """Finish the batch in hand, commit, publish what is pending, then close."""
-        if self.consumer is not None:
+        if self._consumer_task is not None:
             self.consumer.stop()
             try:
                 await asyncio.wait_for(asyncio.shield(self._consumer_task), SHUTDOWN_GRACE_S)
-            except (TimeoutError, Exception):
-                pass
-        try:
-            await asyncio.wait_for(self.relay.relay_once(), SHUTDOWN_GRACE_S / 2)
-        except Exception:
-            pass
+            except Exception:
+                log.warning("consumer did not finish its batch in %ss", SHUTDOWN_GRACE_S)
+        if self._connected:
+            try:
+                await asyncio.wait_for(self.relay.relay_once(), SHUTDOWN_GRACE_S / 2)
+            except Exception:
+                log.warning("outbox not drained at shutdown; the next start publishes it")
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self.consumer is not None:
             await self.consumer.close()
-        await self.producer.stop()
+        if self._connected:
+            await self.producer.stop()
         await self.db.dispose()
 
     async def readiness(self) -> dict[str, bool]:
-        checks = {"database": await self.db.ping(), "broker": bool(self.guard and self.guard.broker_reachable)}
+        checks = {"database": await self.db.ping(), "broker": self._connected and self.guard.broker_reachable}
         if self._subscriptions:
             checks["consumer_assigned"] = bool(self.consumer and self.consumer.assigned)
         return checks

@@ -1,0 +1,93 @@
+"""Notifier's rules: what a requester sees of an event, the webhook's shape, when to retry.
+
+Plain Python; no framework, no I/O.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from shared.messages.common import Payload
+
+# Past this many doublings the ceiling is far above any sane cap; stops float overflow.
+_MAX_DOUBLINGS = 62
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    DEAD = "dead"
+
+
+def public_data(data: Payload) -> dict[str, Any]:
+    """What a requester may read of an event: the payload without hand-off snapshots."""
+    return data.model_dump(mode="json", exclude={"snapshot"})
+
+
+def event_body(*, event_id: str, event_type: str, time: datetime, ticket_id: str, data: dict) -> dict[str, Any]:
+    """The JSON body of a webhook call and of a stream message."""
+    return {
+        "id": event_id,
+        "type": event_type,
+        "time": time.astimezone(UTC).isoformat(),
+        "ticket_id": ticket_id,
+        "data": data,
+    }
+
+
+def webhook_headers(body: dict[str, Any]) -> dict[str, str]:
+    """The headers of a webhook call; the event id lets receivers drop redeliveries."""
+    return {
+        "content-type": "application/json",
+        "X-Escalier-Event-Id": body["id"],
+        "X-Escalier-Event-Type": body["type"],
+        "X-Escalier-Event-Time": body["time"],
+    }
+
+
+def is_success(status_code: int) -> bool:
+    """Whether the receiver took the call (any 2xx)."""
+    return 200 <= status_code < 300
+
+
+def backoff_ceiling(attempts: int, *, base_s: float, max_s: float) -> float:
+    """The longest wait after `attempts` failed calls: base doubled each time, capped at max_s."""
+    doublings = min(max(attempts - 1, 0), _MAX_DOUBLINGS)
+    return min(max_s, base_s * 2.0**doublings)
+
+
+def backoff_delay(
+    attempts: int, *, base_s: float, max_s: float, rand: Callable[[], float] = random.random
+) -> float:
+    """The wait before the next call: full jitter, uniform in [0, ceiling), so retries spread out."""
+    return rand() * backoff_ceiling(attempts, base_s=base_s, max_s=max_s)
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    max_attempts: int
+    base_s: float
+    max_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class FailureOutcome:
+    attempts: int
+    status: DeliveryStatus
+    next_attempt_at: datetime
+
+
+def after_failure(
+    attempts_before: int, *, now: datetime, policy: RetryPolicy, rand: Callable[[], float] = random.random
+) -> FailureOutcome:
+    """A delivery's state after one more failed call: retried later, or dead once attempts run out."""
+    attempts = attempts_before + 1
+    if attempts >= policy.max_attempts:
+        return FailureOutcome(attempts, DeliveryStatus.DEAD, now)
+    delay = backoff_delay(attempts, base_s=policy.base_s, max_s=policy.max_s, rand=rand)
+    return FailureOutcome(attempts, DeliveryStatus.PENDING, now + timedelta(seconds=delay))
