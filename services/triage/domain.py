@@ -1,0 +1,198 @@
+"""Triage's rules: keyword scores per category, overrides, and the impact × urgency priority matrix.
+
+Plain Python (pydantic only for the rule schema): no framework, no I/O. Text and
+keywords are compared in one normal form (lower case, no accents, punctuation as
+spaces), so "Mot de passe expiré" and "mot de passe expire" are the same words.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import get_args
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PrivateAttr, model_validator
+
+from shared.messages.common import Category, Level, Priority, Specialty, TierNumber
+
+_NON_WORD = re.compile(r"[\W_]+")
+# Ligatures that NFKD leaves whole ("cœur" must match "coeur").
+_LIGATURES = str.maketrans({"œ": "oe", "æ": "ae"})
+# A keyword matches whole words, plus a plural or feminine ending: "imprimante" finds
+# "imprimantes", "bloqué" finds "bloquée"; other inflections are listed as keywords.
+_ENDINGS = r"(?:e|s|es|x)?"
+
+Term = str | list[str]  # a phrase, or words that must all appear (in any order)
+
+
+def normalize(text: str) -> str:
+    """Text in matching form: case-folded, accents stripped, punctuation as single spaces."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold().translate(_LIGATURES))
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(_NON_WORD.sub(" ", bare).split())
+
+
+def _pattern(phrase: str) -> re.Pattern[str]:
+    words = normalize(phrase)
+    if not words:
+        raise ValueError(f"keyword {phrase!r} has no letters or digits")
+    return re.compile(rf"(?<!\w){re.escape(words)}{_ENDINGS}(?!\w)")
+
+
+def _label(term: Term) -> str:
+    return term if isinstance(term, str) else " + ".join(term)
+
+
+class _Rule(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    tier: TierNumber = 1
+    specialty: Specialty | None = None
+
+    @model_validator(mode="after")
+    def _specialty_only_at_tier_3(self):
+        if self.specialty is not None and self.tier != 3:
+            raise ValueError("a specialty is only meaningful at tier 3")
+        return self
+
+
+class CategoryRule(_Rule):
+    """A category's keywords (each with its weight) and the tier its tickets go to."""
+
+    keywords: dict[str, PositiveFloat] = {}
+    _patterns: list[tuple[str, float, re.Pattern[str]]] = PrivateAttr(default_factory=list)
+
+    def model_post_init(self, _context) -> None:
+        self._patterns = [(kw, weight, _pattern(kw)) for kw, weight in self.keywords.items()]
+
+    def hits(self, text: str) -> list[tuple[str, float]]:
+        """The keywords found in normalized `text`, each counted once, with their weights."""
+        return [(kw, weight) for kw, weight, pattern in self._patterns if pattern.search(text)]
+
+
+class Override(_Rule):
+    """A phrase that decides the routing outright (severe cases that keywords would under-rate)."""
+
+    name: str = Field(min_length=1)
+    match: list[Term] = Field(min_length=1)
+    category: Category | None = None  # None: keep the category the keywords chose
+    when_category: Category | None = None  # apply only when the keywords chose this category
+    _patterns: list[tuple[str, list[re.Pattern[str]]]] = PrivateAttr(default_factory=list)
+
+    def model_post_init(self, _context) -> None:
+        terms = [[t] if isinstance(t, str) else t for t in self.match]
+        self._patterns = [(_label(t), [_pattern(word) for word in t]) for t in terms]
+
+    def first_match(self, text: str, scored_category: str) -> str | None:
+        """The first of this override's terms found in normalized `text`, if it applies."""
+        if self.when_category is not None and self.when_category != scored_category:
+            return None
+        return next((label for label, ps in self._patterns if all(p.search(text) for p in ps)), None)
+
+
+class RuleSet(BaseModel):
+    """The routing rules in force."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    version: int = 1
+    fallback_category: Category = "other"
+    hint_weight: float = Field(default=2.0, ge=0)
+    categories: dict[Category, CategoryRule]
+    overrides: list[Override] = []
+    priority: dict[Level, dict[Level, Priority]]
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        named = {self.fallback_category} | {o.category for o in self.overrides} | {o.when_category for o in self.overrides}
+        unknown = sorted(c for c in named - {None} if c not in self.categories)
+        if unknown:
+            raise ValueError(f"categories used but not defined: {', '.join(unknown)}")
+        levels = get_args(Level)
+        if any(set(self.priority.get(i, {})) != set(levels) for i in levels):
+            raise ValueError("the priority matrix needs a priority for every impact × urgency pair")
+        return self
+
+
+class Decision(BaseModel):
+    """Where a ticket goes, how urgent it is, and why."""
+
+    model_config = ConfigDict(frozen=True)
+
+    category: Category
+    tier: TierNumber
+    specialty: Specialty | None
+    priority: Priority
+    explanation: str
+    scores: dict[str, float]
+
+
+def priority_of(rules: RuleSet, impact: Level, urgency: Level) -> Priority:
+    """The priority of the impact × urgency matrix."""
+    return rules.priority[impact][urgency]
+
+
+def classify(
+    rules: RuleSet,
+    *,
+    title: str,
+    description: str,
+    impact: Level = "medium",
+    urgency: Level = "medium",
+    category_hint: str | None = None,
+) -> Decision:
+    """Category, tier, specialty and priority of a ticket, with the reasons."""
+    text = normalize(f"{title}\n{description}")
+    hits = {name: found for name, rule in rules.categories.items() if (found := rule.hits(text))}
+    scores = {name: sum(weight for _, weight in found) for name, found in hits.items()}
+    hint = category_hint if category_hint in rules.categories and rules.hint_weight > 0 else None
+    if hint is not None:
+        scores[hint] = scores.get(hint, 0.0) + rules.hint_weight
+    scored = _best_category(rules, scores)
+    override, term = _strongest_override(rules, text, scored)
+    rule = override or rules.categories[scored]
+    category = (override.category if override else None) or scored
+    priority = priority_of(rules, impact, urgency)
+    reasons = [_keyword_reason(hits), *([f"hint {hint} +{rules.hint_weight:g}"] if hint else [])]
+    reasons.append(f"best category {scored}" if scores else f"fallback category {scored}")
+    if override is not None:
+        reasons.append(f"override '{override.name}' matched '{term}'")
+    reasons.append(_routing(category, rule.tier, rule.specialty))
+    reasons.append(f"priority {priority} (impact {impact} × urgency {urgency})")
+    return Decision(
+        category=category,
+        tier=rule.tier,
+        specialty=rule.specialty,
+        priority=priority,
+        explanation="; ".join(reasons),
+        scores={name: round(score, 3) for name, score in sorted(scores.items(), key=lambda kv: -kv[1])},
+    )
+
+
+def _best_category(rules: RuleSet, scores: dict[str, float]) -> str:
+    # max() keeps the first of equal scores: ties go to the category listed first in the rules.
+    best = max(rules.categories, key=lambda name: scores.get(name, 0.0))
+    return best if scores.get(best, 0.0) > 0 else rules.fallback_category
+
+
+def _strongest_override(rules: RuleSet, text: str, scored: str) -> tuple[Override | None, str | None]:
+    # The highest tier wins ("ransomware" beats an outage); among equals, the first listed.
+    found = [(o, term) for o in rules.overrides if (term := o.first_match(text, scored))]
+    if not found:
+        return None, None
+    return max(found, key=lambda pair: pair[0].tier)
+
+
+def _keyword_reason(hits: dict[str, list[tuple[str, float]]]) -> str:
+    if not hits:
+        return "no keyword matched"
+    parts = [f"{name} ({', '.join(_weighed(kw, weight) for kw, weight in found)})" for name, found in hits.items()]
+    return "keywords: " + ", ".join(parts)
+
+
+def _weighed(keyword: str, weight: float) -> str:
+    return f"'{keyword}' {weight:g}"
+
+
+def _routing(category: str, tier: int, specialty: str | None) -> str:
+    return f"→ {category}, tier {tier}" + (f", specialty {specialty}" if specialty else "")
