@@ -101,7 +101,9 @@ class TicketEscalated(Payload):
     snapshot: TicketSnapshot | None = None
 
 
-Clock = Literal["first_response", "resolution"]
+# first_response and resolution are the contract's clocks; tier_budget is a tier's share
+# of the resolution target (its OLA), whose exhaustion escalates the ticket.
+Clock = Literal["first_response", "resolution", "tier_budget"]
 
 
 class SlaWarning(Payload):
@@ -109,13 +111,24 @@ class SlaWarning(Payload):
     tier: TierNumber
     clock: Clock
     due_at: datetime
+    target_s: float = 0
+    elapsed_s: float = 0
 
 
 class SlaBreached(Payload):
+    """A clock ran out. `action` says what followed: an automatic escalation to the next tier,
+    a hierarchical alert to the organization's escalation contact (tier 3; `reminder` counts
+    the repeats while nobody claims or resolves), or nothing but the record."""
+
     ticket_id: str
     tier: TierNumber
     clock: Clock
     due_at: datetime
+    target_s: float = 0
+    elapsed_s: float = 0
+    action: Literal["escalated", "alerted", "recorded"] = "recorded"
+    alert_contact: str | None = None
+    reminder: int = 0
 
 
 class TicketResolved(Payload):
