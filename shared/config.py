@@ -44,6 +44,9 @@ class ServiceSettings(BaseSettings):
     outbox_poll_interval_s: float = Field(
         default=1.0, validation_alias=AliasChoices("ESCALIER_OUTBOX_POLL_INTERVAL_S")
     )
+    sla_contracts_file: Path | None = Field(
+        default=None, validation_alias=AliasChoices("ESCALIER_SLA_CONTRACTS_FILE")
+    )  # None: the contracts shipped in shared/sla/contracts.yaml
     log_level: str = Field(default="INFO", validation_alias=AliasChoices("ESCALIER_LOG_LEVEL"))
 
     @property

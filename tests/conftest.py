@@ -10,6 +10,7 @@ import asyncio
 import os
 import socket
 import uuid
+from pathlib import Path
 from collections.abc import AsyncIterator, Iterator
 
 import threading
@@ -110,7 +111,11 @@ def system(kafka_bootstrap, tmp_path_factory) -> Iterator[System]:
         bootstrap=kafka_bootstrap,
         data_dir=tmp_path_factory.mktemp("escalier"),
         ports=ports,
-        extra_env={"ESCALIER_LOG_LEVEL": "INFO", "ESCALIER_TOPIC_PARTITIONS": "6"},
+        extra_env={
+            "ESCALIER_LOG_LEVEL": "INFO",
+            "ESCALIER_TOPIC_PARTITIONS": "6",
+            "ESCALIER_SLA_CONTRACTS_FILE": str(Path(__file__).parent / "data" / "contracts.yaml"),
+        },
     )
     asyncio.run(ensure_topics(kafka_bootstrap, partitions=6))
     running.start()

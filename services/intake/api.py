@@ -6,10 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
 
+from shared.db import utcnow
 from shared.lifecycle import Status
 from shared.messages.common import Requester
 
-from services.intake import handlers
+from services.intake import domain, handlers
 from services.intake.models import IntakeTicket, TimelineEntry
 from services.intake.schemas import TicketAccepted, TicketCreate, TicketPage, TicketSummary, TicketView, TimelineItem
 
@@ -31,7 +32,8 @@ async def submit_ticket(body: TicketCreate, request: Request, response: Response
 async def get_ticket(ticket_id: str, request: Request):
     """The requester's view: status, tier, priority, clocks and the public timeline."""
     ticket, timeline = await handlers.get_ticket(request.app.state.db, ticket_id=ticket_id)
-    return _view(ticket, timeline)
+    contract = request.app.state.contracts.for_organization(ticket.organization)
+    return _view(ticket, timeline, sla=domain.sla_view(ticket.sla, utcnow(), contract))
 
 
 @router.get("/tickets", response_model=TicketPage)
@@ -52,10 +54,10 @@ async def list_tickets(
     )
 
 
-def _view(ticket: IntakeTicket, timeline: list[TimelineEntry]) -> TicketView:
+def _view(ticket: IntakeTicket, timeline: list[TimelineEntry], *, sla: dict) -> TicketView:
     return TicketView(
         **ticket.model_dump(include=set(TicketView.model_fields) - {"requester", "sla", "timeline"}),
         requester=Requester(email=ticket.requester_email, name=ticket.requester_name, language=ticket.language),
-        sla={},
+        sla=sla,
         timeline=[TimelineItem(id=e.event_id, type=e.type, time=e.time, data=e.data) for e in timeline],
     )

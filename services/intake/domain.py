@@ -5,11 +5,14 @@ Plain Python; no framework, no I/O.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from shared.lifecycle import Status
 from shared.messages import tickets as ev
 from shared.messages.common import Payload
+from shared.sla.clocks import TicketClocks
+from shared.sla.contracts import Contract
 
 
 def view_changes(event_type: str, data: Payload, status: str) -> dict[str, Any]:
@@ -36,6 +39,22 @@ def view_changes(event_type: str, data: Payload, status: str) -> dict[str, Any]:
         case ev.TicketClosed():
             return {"status": Status.CLOSED}
     return {}
+
+
+def clocks_after(sla: dict, data: Payload, at: datetime, *, contract: Contract, submitted_at: datetime) -> dict:
+    """The contract clocks after the fact `data`: started at triage, then moved as the tiers move them."""
+    if isinstance(data, ev.TicketTriaged):
+        return TicketClocks.started(contract, data.priority, submitted_at).model_dump(mode="json")
+    if not sla:
+        return sla
+    clocks = TicketClocks.model_validate(sla)
+    clocks.apply(data, at, contract.calendar)
+    return clocks.model_dump(mode="json")
+
+
+def sla_view(sla: dict, now: datetime, contract: Contract) -> dict:
+    """Every clock as the requester reads it: target, due time, elapsed, remaining, paused, breached."""
+    return TicketClocks.model_validate(sla).view(now, contract.calendar) if sla else {}
 
 
 def timeline_data(data: Payload) -> dict[str, Any]:

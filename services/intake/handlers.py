@@ -15,6 +15,7 @@ from shared.errors import Conflict, NotFound
 from shared.messages import Envelope, is_public, new_event
 from shared.messages.tickets import TicketSubmitted
 from shared.messaging.outbox import add_to_outbox
+from shared.sla.contracts import Contracts
 from shared.topics import TICKETS_EVENTS, TICKETS_SUBMITTED
 
 from services.intake import domain
@@ -127,13 +128,15 @@ async def list_tickets(
     return list(rows), total
 
 
-async def apply_ticket_event(session: AsyncSession, event: Envelope) -> None:
+async def apply_ticket_event(session: AsyncSession, event: Envelope, *, contracts: Contracts) -> None:
     """Project one fact of `tickets.events` onto the requester's view."""
     ticket = await session.get(IntakeTicket, event.subject)
     if ticket is None:
         return  # not submitted here (another intake's database, or purged)
     for field, value in domain.view_changes(event.type, event.data, ticket.status).items():
         setattr(ticket, field, value)
+    contract = contracts.for_organization(ticket.organization)
+    ticket.sla = domain.clocks_after(ticket.sla, event.data, event.time, contract=contract, submitted_at=ticket.created_at)
     ticket.updated_at = utcnow()
     if is_public(event.type, event.data):
         session.add(

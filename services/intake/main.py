@@ -5,14 +5,18 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from shared.runtime import ServiceRuntime, service_app
+from shared.sla.contracts import Contracts
 
 from services.intake.api import router
 from services.intake.models import MODELS
 from services.intake.settings import IntakeSettings
-from services.intake.subscribers import SUBSCRIPTIONS
+from services.intake.subscribers import subscriptions
 
 
 def create_app(settings: IntakeSettings) -> FastAPI:
     """Build intake: its runtime (database, outbox, consumer of `tickets.events`) and its routes."""
-    runtime = ServiceRuntime(settings, models=MODELS, subscriptions=SUBSCRIPTIONS)
-    return service_app(runtime, title="Escalier intake", routers=[router])
+    contracts = Contracts.load(settings.sla_contracts_file)
+    runtime = ServiceRuntime(settings, models=MODELS, subscriptions=subscriptions(contracts))
+    app = service_app(runtime, title="Escalier intake", routers=[router])
+    app.state.contracts = contracts
+    return app

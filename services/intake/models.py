@@ -36,6 +36,7 @@ class IntakeTicket(SQLModel, table=True):
     specialty: str | None = None
     assignee: str | None = None
     suggested_articles: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    sla: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))  # shared.sla TicketClocks
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

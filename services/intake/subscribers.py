@@ -1,11 +1,16 @@
 """What intake consumes: every fact on `tickets.events`, for the requester's view."""
 
+from functools import partial
+
 from shared.messages.registry import EVENT_TYPES
 from shared.messaging.consumer import Subscriptions
+from shared.sla.contracts import Contracts
 from shared.topics import TICKETS_EVENTS
 
 from services.intake.handlers import apply_ticket_event
 
-SUBSCRIPTIONS: Subscriptions = {
-    TICKETS_EVENTS: {t: apply_ticket_event for t in EVENT_TYPES if t.startswith("ticket.")},
-}
+
+def subscriptions(contracts: Contracts) -> Subscriptions:
+    """Intake's subscriptions, with the SLA contracts its clocks follow."""
+    apply = partial(apply_ticket_event, contracts=contracts)
+    return {TICKETS_EVENTS: {t: apply for t in EVENT_TYPES if t.startswith("ticket.")}}

@@ -8,7 +8,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from shared.db import utcnow
 from shared.lifecycle import Status
 from shared.messages.common import Specialty
 
@@ -67,6 +66,7 @@ class AgentTicket(BaseModel):
     organization: str
     snapshot: dict
     comments: list[dict]
+    sla: dict
     queued_at: datetime
     updated_at: datetime
 
@@ -83,7 +83,7 @@ def _tier(request: Request) -> Tier:
 
 
 def _view(row: TierTicket, tier: Tier) -> AgentTicket:
-    return AgentTicket(tier=tier.number, **row.model_dump())
+    return AgentTicket(tier=tier.number, **row.model_dump(exclude={"sla"}), sla=handlers.sla_view(tier, row))
 
 
 @router.get("/queue", response_model=QueuePage)
@@ -101,6 +101,12 @@ async def get_queue(
         tier, status=status, specialty=specialty, assignee=assignee, limit=limit, offset=offset
     )
     return QueuePage(items=[_view(r, tier) for r in rows], total=total, limit=limit, offset=offset)
+
+
+@router.get("/contracts")
+async def list_contracts(request: Request) -> list[dict]:
+    """The SLA contracts in force: coverage, targets per priority, tier budgets."""
+    return [c.model_dump(mode="json") for c in _tier(request).contracts.all()]
 
 
 @router.get("/tickets/{ticket_id}", response_model=AgentTicket)
@@ -121,7 +127,7 @@ async def claim(ticket_id: str, body: ClaimBody, request: Request):
 async def comment(ticket_id: str, body: CommentBody, request: Request):
     """Add a public or internal comment."""
     tier = _tier(request)
-    verb = lambda t: t.comment(body.agent, body.body, body.internal, utcnow())  # noqa: E731
+    verb = lambda t: t.comment(body.agent, body.body, body.internal)  # noqa: E731
     return _view(await handlers.act(tier, ticket_id, verb), tier)
 
 

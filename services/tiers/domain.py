@@ -13,7 +13,10 @@ from shared.errors import Conflict
 from shared.lifecycle import Action, Status, next_status
 from shared.messages import tickets as ev
 from shared.messages.common import CommentSnapshot, Payload, TicketSnapshot
+from shared.sla.contracts import Contract
 from shared.topics import TOP_TIER
+
+from services.tiers.sla import Alarm, TierSla
 
 
 class TicketLeftTier(Conflict):
@@ -30,12 +33,31 @@ class NotYourTicket(Conflict):
 
 @dataclass
 class WorkItem:
+    """A ticket as one tier holds it, at the instant `now` of the current unit of work."""
+
     tier: int
     snapshot: TicketSnapshot
+    contract: Contract
+    sla: TierSla
+    now: datetime
     status: Status = Status.QUEUED
     here: bool = True
     assignee: str | None = None
     comments: list[CommentSnapshot] = field(default_factory=list)
+
+    @classmethod
+    def arrived(cls, tier: int, snapshot: TicketSnapshot, contract: Contract, now: datetime) -> WorkItem:
+        """A ticket just routed or escalated here: queued, clocks continued, a fresh tier budget."""
+        sla = TierSla.arrived(
+            contract,
+            tier=tier,
+            priority=snapshot.priority,
+            submitted_at=snapshot.submitted_at,
+            clocks=snapshot.clocks,
+            tier_seconds=snapshot.tier_seconds,
+            at=now,
+        )
+        return cls(tier=tier, snapshot=snapshot, contract=contract, sla=sla, now=now)
 
     @property
     def ticket_id(self) -> str:
@@ -50,11 +72,11 @@ class WorkItem:
         self.assignee = agent
         return [ev.TicketAssigned(ticket_id=self.ticket_id, tier=self.tier, assignee=agent)]
 
-    def comment(self, author: str, body: str, internal: bool, at: datetime) -> list[Payload]:
+    def comment(self, author: str, body: str, internal: bool) -> list[Payload]:
         """Add a note; internal ones are for agents only."""
         self._check_here()
         self.status = next_status(self.status, Action.COMMENT)
-        self.comments.append(CommentSnapshot(author=author, body=body, internal=internal, tier=self.tier, at=at))
+        self.comments.append(CommentSnapshot(author=author, body=body, internal=internal, tier=self.tier, at=self.now))
         return [ev.TicketCommented(ticket_id=self.ticket_id, tier=self.tier, author=author, body=body, internal=internal)]
 
     def request_info(self, agent: str, question: str) -> list[Payload]:
@@ -73,7 +95,12 @@ class WorkItem:
         self.status = status
         return [
             ev.TicketResolved(
-                ticket_id=self.ticket_id, level=self.tier, resolution=resolution, article_id=article_id, by=agent
+                ticket_id=self.ticket_id,
+                level=self.tier,
+                resolution=resolution,
+                article_id=article_id,
+                by=agent,
+                tier_seconds=self.sla.time_here_s(self.tier, self.now, self.contract),
             )
         ]
 
@@ -90,6 +117,8 @@ class WorkItem:
                 "comments": [*self.snapshot.comments, *self.comments],
                 "tiers_visited": [*self.snapshot.tiers_visited, to_tier],
                 "specialty": specialty,
+                "clocks": self.sla.clocks.model_dump(mode="json"),
+                "tier_seconds": self.sla.time_here_s(self.tier, self.now, self.contract),
             }
         )
         self.here = False
@@ -104,6 +133,7 @@ class WorkItem:
                 automatic=automatic,
                 by=by,
                 specialty=specialty,
+                tier_elapsed_s=round(self.sla.budget.elapsed_s(self.now, self.contract.calendar), 3),
                 snapshot=snapshot,
             )
         ]
@@ -118,6 +148,62 @@ class WorkItem:
         if self.status in (Status.RESOLVED, Status.CLOSED):
             return
         self.status = next_status(self.status, Action.SELF_RESOLVE)
+
+    def reopened(self) -> None:
+        """The requester reopened a ticket this tier resolved: back to its agent, or to the queue."""
+        self.status = next_status(self.status, Action.REOPEN)
+        self.here = True
+        if self.assignee is None:
+            self.status = Status.QUEUED
+
+    def closed(self) -> None:
+        """The ticket was closed (confirmed, or after the grace period)."""
+        if self.status == Status.RESOLVED:
+            self.status = next_status(self.status, Action.CLOSE)
+
+    def record(self, events: list[Payload]) -> None:
+        """Move the SLA clocks as these facts require."""
+        for event in events:
+            self.sla.apply(event, self.now, self.contract)
+
+    @property
+    def next_alarm_at(self) -> datetime | None:
+        """When the next SLA alarm is due; None when none can fire."""
+        if not self.here or self.status not in (Status.QUEUED, Status.IN_PROGRESS, Status.WAITING_ON_REQUESTER):
+            return None
+        return self.sla.next_alarm_at(self.contract, unclaimed=self.status == Status.QUEUED)
+
+    def tick(self) -> list[Payload]:
+        """Fire every alarm due by `now`, in order: warnings, breaches, automatic escalation, reminders."""
+        events: list[Payload] = []
+        for alarm in sorted(self.sla.alarms(self.contract, unclaimed=self.status == Status.QUEUED), key=lambda a: a.due_at):
+            if alarm.due_at > self.now or self.next_alarm_at is None:
+                break
+            fired = self._fire(alarm)
+            self.record(fired)
+            events.extend(fired)
+        return events
+
+    def _fire(self, alarm: Alarm) -> list[Payload]:
+        clock = dict(self.sla.named_clocks())[alarm.clock]
+        facts = {"ticket_id": self.ticket_id, "tier": self.tier, "clock": alarm.clock, "due_at": alarm.due_at,
+                 "target_s": clock.target_s, "elapsed_s": round(clock.elapsed_s(self.now, self.contract.calendar), 3)}
+        if alarm.kind == "warning":
+            clock.warned = True
+            return [ev.SlaWarning(**facts)]
+        if alarm.kind == "reminder":
+            self.sla.reminders += 1
+            return [ev.SlaBreached(**facts, action="alerted", alert_contact=self.contract.escalation_contact,
+                                   reminder=self.sla.reminders)]
+        clock.breached = True
+        if alarm.clock != "tier_budget":
+            return [ev.SlaBreached(**facts, action="recorded")]
+        if self.tier < TOP_TIER:
+            reason = f"tier {self.tier} used its SLA budget of {clock.target_s:g}s ({self.status.value.replace('_', ' ')})"
+            breach = ev.SlaBreached(**facts, action="escalated")
+            return [breach, *self.escalate(reason, by=None, specialty=None, automatic=True)]
+        self.sla.alerted_at = self.now
+        return [ev.SlaBreached(**facts, action="alerted", alert_contact=self.contract.escalation_contact)]
 
     def _check_here(self) -> None:
         if not self.here:

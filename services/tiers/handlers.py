@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import case, func
 from sqlmodel import col, select
@@ -14,30 +15,42 @@ from shared.errors import NotFound
 from shared.lifecycle import Status
 from shared.messages import Envelope, PoisonMessage, new_event
 from shared.messages.common import CommentSnapshot, Payload, TicketSnapshot
-from shared.messages.tickets import TicketEscalated
+from shared.messages.tickets import (
+    RequesterReplied,
+    TicketClosed,
+    TicketEscalated,
+    TicketReopened,
+    TicketResolved,
+)
+from shared.sla.contracts import Contracts
 from shared.messaging.outbox import add_handoff, add_to_outbox
 from shared.topics import TICKETS_EVENTS, tier_topic
 
 from services.tiers.domain import WorkItem
 from services.tiers.models import TierTicket
+from services.tiers.sla import TierSla
 
 
 @dataclass(frozen=True)
 class Tier:
-    """Which tier this process is, and its database."""
+    """Which tier this process is, its database, and the organizations' SLA contracts."""
 
     number: int
     db: Database
+    contracts: Contracts
 
     @property
     def source(self) -> str:
         return f"tier{self.number}"
 
 
-def _item(row: TierTicket, tier: int) -> WorkItem:
+def _item(row: TierTicket, tier: Tier, now: datetime) -> WorkItem:
     return WorkItem(
-        tier=tier,
+        tier=tier.number,
         snapshot=TicketSnapshot.model_validate(row.snapshot),
+        contract=tier.contracts.for_organization(row.organization),
+        sla=TierSla.model_validate(row.sla),
+        now=now,
         status=Status(row.status),
         here=row.here,
         assignee=row.assignee,
@@ -51,7 +64,10 @@ def _store(row: TierTicket, item: WorkItem) -> None:
     row.assignee = item.assignee
     row.specialty = item.snapshot.specialty
     row.comments = [c.model_dump(mode="json") for c in item.comments]
-    row.updated_at = utcnow()
+    row.sla = item.sla.model_dump(mode="json")
+    row.next_alarm_at = item.next_alarm_at
+    row.sla_due_at = item.sla.due_at(item.contract)
+    row.updated_at = item.now
 
 
 def _stage(session: AsyncSession, tier: Tier, events: list[Payload]) -> None:
@@ -69,11 +85,43 @@ async def act(tier: Tier, ticket_id: str, verb: Callable[[WorkItem], list[Payloa
         row = await session.get(TierTicket, ticket_id)
         if row is None:
             raise NotFound(f"ticket {ticket_id} is not at tier {tier.number}")
-        item = _item(row, tier.number)
+        item = _item(row, tier, utcnow())
         events = verb(item)
+        item.record(events)
         _store(row, item)
         _stage(session, tier, events)
     return row
+
+
+async def fire_due_alarms(tier: Tier, ticket_id: str) -> list[Payload]:
+    """Fire the SLA alarms of one ticket that are due now; the events they caused."""
+    async with tier.db.unit_of_work() as session:
+        row = await session.get(TierTicket, ticket_id)
+        if row is None or row.next_alarm_at is None:
+            return []
+        item = _item(row, tier, utcnow())
+        events = item.tick()
+        _store(row, item)
+        _stage(session, tier, events)
+    return events
+
+
+async def due_tickets(tier: Tier, *, until: datetime, limit: int = 100) -> list[str]:
+    """Ids of the tickets whose next alarm is due by `until`, earliest first."""
+    async with tier.db.read() as session:
+        query = (
+            select(TierTicket.id)
+            .where(col(TierTicket.next_alarm_at) <= until)
+            .order_by(col(TierTicket.next_alarm_at))
+            .limit(limit)
+        )
+        return list((await session.exec(query)).all())
+
+
+async def next_alarm_at(tier: Tier) -> datetime | None:
+    """The earliest pending alarm of any ticket."""
+    async with tier.db.read() as session:
+        return (await session.exec(select(func.min(TierTicket.next_alarm_at)))).one()
 
 
 async def receive_handoff(session: AsyncSession, event: Envelope, *, tier: Tier) -> None:
@@ -94,21 +142,35 @@ async def receive_handoff(session: AsyncSession, event: Envelope, *, tier: Tier)
         session.add(row)
     row.snapshot = snapshot.model_dump(mode="json")
     row.priority = snapshot.priority
-    row.queued_at = utcnow()
-    _store(row, WorkItem(tier=tier.number, snapshot=snapshot))
+    row.queued_at = now = utcnow()
+    _store(row, WorkItem.arrived(tier.number, snapshot, tier.contracts.for_organization(snapshot.organization), now))
 
 
 async def on_requester_event(session: AsyncSession, event: Envelope, *, tier: Tier) -> None:
-    """Follow what the requester did: a reply resumes the work, a level-0 resolution ends it."""
+    """Follow what the requester did: reply, self-resolve, reopen, close."""
     row = await session.get(TierTicket, event.subject)
     if row is None:
         return
-    item = _item(row, tier.number)
-    if event.type == "ticket.requester_replied":
-        item.requester_replied()
-    elif event.type == "ticket.resolved" and event.data.level == 0:
-        item.resolved_by_requester()
+    item = _item(row, tier, event.time)
+    match event.data:
+        case RequesterReplied():
+            item.requester_replied()
+        case TicketResolved(level=0):
+            item.resolved_by_requester()
+        case TicketReopened() if event.data.tier == tier.number and row.status == Status.RESOLVED:
+            item.reopened()
+        case TicketClosed():
+            item.closed()
+        case _:
+            return
+    item.record([event.data])
     _store(row, item)
+
+
+def sla_view(tier: Tier, row: TierTicket) -> dict:
+    """The ticket's clocks as agents read them now."""
+    sla = TierSla.model_validate(row.sla)
+    return sla.view(tier.number, utcnow(), tier.contracts.for_organization(row.organization))
 
 
 async def get_ticket(tier: Tier, ticket_id: str) -> TierTicket:
@@ -126,7 +188,7 @@ _PRIORITY_ORDER = case({"P1": 1, "P2": 2, "P3": 3, "P4": 4}, value=TierTicket.pr
 async def queue(
     tier: Tier, *, status: str | None, specialty: str | None, assignee: str | None, limit: int, offset: int
 ) -> tuple[list[TierTicket], int]:
-    """The tickets this tier holds, most urgent first."""
+    """The tickets this tier holds, the earliest SLA due time first."""
     filters = [TierTicket.here == True]  # noqa: E712 (SQL expression)
     if status:
         filters.append(TierTicket.status == status)
@@ -142,7 +204,7 @@ async def queue(
             await session.exec(
                 select(TierTicket)
                 .where(*filters)
-                .order_by(_PRIORITY_ORDER, col(TierTicket.queued_at))
+                .order_by(col(TierTicket.sla_due_at).is_(None), col(TierTicket.sla_due_at), _PRIORITY_ORDER)
                 .limit(limit)
                 .offset(offset)
             )

@@ -6,18 +6,26 @@ from fastapi import FastAPI
 
 from shared.runtime import ServiceRuntime, service_app
 
+from shared.sla.contracts import Contracts
+
 from services.tiers.api import router
 from services.tiers.handlers import Tier
 from services.tiers.models import MODELS
 from services.tiers.settings import TierSettings
 from services.tiers.subscribers import subscriptions
+from services.tiers.timers import AlarmClock
 
 
 def create_app(settings: TierSettings) -> FastAPI:
     """Build the service of tier `settings.tier`."""
     runtime = ServiceRuntime(settings, models=MODELS)
-    tier = Tier(number=settings.tier, db=runtime.db)
+    tier = Tier(number=settings.tier, db=runtime.db, contracts=Contracts.load(settings.sla_contracts_file))
     runtime.set_subscriptions(subscriptions(tier))
-    app = service_app(runtime, title=f"Escalier tier {settings.tier}", routers=[router])
+    alarms = AlarmClock(tier)
+    runtime.db.on_commit(alarms.wake)
+    app = service_app(
+        runtime, title=f"Escalier tier {settings.tier}", routers=[router], background=[("sla-alarms", alarms.run)]
+    )
     app.state.tier = tier
+    app.state.alarms = alarms
     return app

@@ -16,5 +16,7 @@ def subscriptions(tier: Tier) -> Subscriptions:
     requester = partial(on_requester_event, tier=tier)
     return {
         tier_topic(tier.number): {"ticket.routed": handoff, "ticket.escalated": handoff},
-        TICKETS_EVENTS: {"ticket.requester_replied": requester, "ticket.resolved": requester},
+        TICKETS_EVENTS: {
+            t: requester for t in ("ticket.requester_replied", "ticket.resolved", "ticket.reopened", "ticket.closed")
+        },
     }

@@ -54,3 +54,7 @@ class TicketSnapshot(Payload):
     submitted_at: datetime
     tiers_visited: list[int] = []
     comments: list[CommentSnapshot] = []
+    # The contract clocks as the last tier left them (shared.sla.clocks.TicketClocks), and
+    # the open seconds each tier spent on the ticket, so the next tier continues them.
+    clocks: dict | None = None
+    tier_seconds: dict[str, float] = {}

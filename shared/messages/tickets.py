@@ -98,6 +98,7 @@ class TicketEscalated(Payload):
     automatic: bool = False
     by: str | None = None
     specialty: Specialty | None = None
+    tier_elapsed_s: float | None = None  # open seconds the ticket spent at from_tier
     snapshot: TicketSnapshot | None = None
 
 
@@ -137,6 +138,7 @@ class TicketResolved(Payload):
     resolution: str
     article_id: str | None = None
     by: str | None = None
+    tier_seconds: dict[str, float] = {}  # open seconds spent at each tier, for reports
 
 
 class TicketReopened(Payload):

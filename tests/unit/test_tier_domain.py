@@ -7,9 +7,17 @@ import pytest
 from shared.lifecycle import IllegalTransition, Status
 from shared.messages.common import Requester, TicketSnapshot
 from shared.messages.tickets import TicketAssigned, TicketEscalated, TicketResolved
+from shared.sla.contracts import Contract
 from services.tiers.domain import NoHigherTier, NotYourTicket, TicketLeftTier, WorkItem
 
 NOW = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
+CONTRACT = Contract(
+    name="test",
+    targets={p: {"first_response": 60, "resolution": 400} for p in ("P1", "P2", "P3", "P4")},
+    tier_budget={1: 0.25, 2: 0.25, 3: 0.5},
+    escalation_contact="boss@acme.example",
+    reminder_interval=30,
+)
 
 
 def item(tier: int = 1) -> WorkItem:
@@ -26,7 +34,7 @@ def item(tier: int = 1) -> WorkItem:
         submitted_at=NOW,
         tiers_visited=[tier],
     )
-    return WorkItem(tier=tier, snapshot=snapshot)
+    return WorkItem.arrived(tier, snapshot, CONTRACT, NOW)
 
 
 def test_claiming_assigns_the_agent_and_starts_the_work():
@@ -61,7 +69,7 @@ def test_resolving_an_unclaimed_ticket_is_refused():
 def test_escalation_carries_every_comment_and_leaves_the_tier():
     ticket = item(tier=1)
     ticket.claim("alice")
-    ticket.comment("alice", "tried a reboot", True, NOW)
+    ticket.comment("alice", "tried a reboot", True)
     [escalated] = ticket.escalate("needs the network team", by="alice", specialty=None)
     assert isinstance(escalated, TicketEscalated)
     assert (escalated.from_tier, escalated.to_tier, escalated.automatic) == (1, 2, False)

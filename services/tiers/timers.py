@@ -1,0 +1,63 @@
+"""The tier's SLA timer loop: fires each ticket's alarms at their due time, across restarts.
+
+Due times live in the database (`tier_tickets.next_alarm_at`), so a restarted service
+fires what fell due while it was down; firing and the new due time are one transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from shared.db import utcnow
+
+from services.tiers import handlers
+from services.tiers.handlers import Tier
+
+log = logging.getLogger(__name__)
+
+
+class AlarmClock:
+    """Sleeps until the earliest alarm (or a commit that may have moved it), then fires what is due."""
+
+    def __init__(self, tier: Tier, *, max_sleep_s: float = 1.0) -> None:
+        self._tier = tier
+        self._max_sleep_s = max_sleep_s
+        self._wake = asyncio.Event()
+        self.fired = 0
+
+    def wake(self, *_: object) -> None:
+        """Called after every commit: a new ticket or a state change may have an earlier alarm."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            self._wake.clear()  # before reading: a commit from now on wakes the wait below
+            try:
+                await self.fire_due()
+                delay = await self._delay()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("SLA alarm loop failed; retrying")
+                delay = self._max_sleep_s
+            try:
+                await asyncio.wait_for(self._wake.wait(), delay)
+            except TimeoutError:
+                pass
+
+    async def fire_due(self) -> int:
+        """Fire every alarm due now; how many tickets had one."""
+        count = 0
+        while ids := await handlers.due_tickets(self._tier, until=utcnow()):
+            for ticket_id in ids:
+                await handlers.fire_due_alarms(self._tier, ticket_id)
+            count += len(ids)
+        self.fired += count
+        return count
+
+    async def _delay(self) -> float:
+        upcoming = await handlers.next_alarm_at(self._tier)
+        if upcoming is None:
+            return self._max_sleep_s
+        return min(self._max_sleep_s, max(0.0, (upcoming - utcnow()).total_seconds()))
