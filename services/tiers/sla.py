@@ -96,6 +96,8 @@ class TierSla(BaseModel):
             "contract": contract.name,
             "clocks": {name: clock.view(now, calendar) for name, clock in self.named_clocks()},
             "tier_seconds": self.time_here_s(tier, now, contract),
+            "alerted_at": self.alerted_at,
+            "reminders": self.reminders,
         }
 
     def next_alarm_at(self, contract: Contract, *, unclaimed: bool) -> datetime | None:
