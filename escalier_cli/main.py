@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+from shared.auth import Role, mint_token
+from shared.config import ServiceSettings
 from shared.messaging.broker import ensure_topics, wait_for_broker
 
 from escalier_cli.broker import EmbeddedBroker
@@ -52,6 +54,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         system.wait_ready(timeout_s=args.ready_timeout)
         for name, url in system.urls().items():
             print(f"{name:<9}{url}   docs: {url}/docs", flush=True)
+        _print_demo_tokens()
         print(f"data and logs under {system.data_dir}. Ctrl-C stops everything.", flush=True)
         _supervise(system)
     finally:
@@ -72,6 +75,44 @@ def _supervise(system: System) -> None:
         time.sleep(0.5)
 
 
+DEMO_IDENTITIES = [
+    {"sub": "ann@acme.example", "role": Role.REQUESTER, "org": "acme"},
+    {"sub": "it-admin@acme.example", "role": Role.ORG_ADMIN, "org": "acme"},
+    {"sub": "alice", "role": Role.AGENT, "orgs": ["acme", "globex"], "tier": 1},
+    {"sub": "bob", "role": Role.AGENT, "orgs": ["acme", "globex"], "tier": 2},
+    {"sub": "carol", "role": Role.AGENT, "orgs": ["acme", "globex"], "tier": 3, "specialties": ["security"]},
+    {"sub": "lead", "role": Role.LEAD, "orgs": ["*"], "tier": 2},
+    {"sub": "ops", "role": Role.OPS},
+]
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    settings = ServiceSettings()
+    role, orgs = Role(args.role), args.org or []
+    serves = role in (Role.AGENT, Role.LEAD)  # agents serve organizations; requesters belong to one
+    print(
+        mint_token(
+            settings,
+            sub=args.sub,
+            role=role,
+            org=None if serves or not orgs else orgs[0],
+            orgs=orgs if serves else [],
+            tier=args.tier,
+            specialties=args.specialty or [],
+            ttl_s=args.ttl,
+        )
+    )
+    return 0
+
+
+def _print_demo_tokens() -> None:
+    settings = ServiceSettings()
+    print("demo tokens (Authorization: Bearer ...), valid 12 h:", flush=True)
+    for identity in DEMO_IDENTITIES:
+        label = f"{identity['role'].value} {identity['sub']}" + (f" tier {identity['tier']}" if "tier" in identity else "")
+        print(f"  {label:<34}{mint_token(settings, **identity)}", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="escalier", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -87,6 +128,17 @@ def main(argv: list[str] | None = None) -> int:
     broker.add_argument("--port", type=int, default=9092)
     broker.add_argument("--partitions", type=int, default=6)
     broker.set_defaults(func=cmd_broker)
+
+    token = sub.add_parser("token", help="mint a development token (HS256, ESCALIER_JWT_SECRET)")
+    token.add_argument("--role", required=True, choices=[r.value for r in Role])
+    token.add_argument("--sub", required=True, help="the caller: a requester's e-mail, an agent's name")
+    token.add_argument(
+        "--org", action="append", help="requester, org_admin: their organization; agent, lead: one served (repeatable, '*' for all)"
+    )
+    token.add_argument("--tier", type=int, choices=[1, 2, 3])
+    token.add_argument("--specialty", action="append", help="tier 3 specialties (repeatable)")
+    token.add_argument("--ttl", type=int, default=12 * 3600, help="seconds of validity")
+    token.set_defaults(func=cmd_token)
 
     args = parser.parse_args(argv)
     return args.func(args)

@@ -8,6 +8,10 @@ from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+# Good enough on one developer's machine; refused anywhere else (see shared.auth.TokenVerifier).
+PLACEHOLDER_JWT_SECRET = "escalier-development-secret-change-me"
+
+
 class ServiceSettings(BaseSettings):
     """What every service needs: where it listens, its database, and the bus.
 
@@ -47,6 +51,15 @@ class ServiceSettings(BaseSettings):
     sla_contracts_file: Path | None = Field(
         default=None, validation_alias=AliasChoices("ESCALIER_SLA_CONTRACTS_FILE")
     )  # None: the contracts shipped in shared/sla/contracts.yaml
+    environment: str = Field(default="development", validation_alias=AliasChoices("ESCALIER_ENV"))
+    jwt_algorithm: str = Field(default="HS256", pattern="^(HS256|RS256)$", validation_alias=AliasChoices("ESCALIER_JWT_ALGORITHM"))
+    jwt_secret: str = Field(
+        default=PLACEHOLDER_JWT_SECRET, validation_alias=AliasChoices("ESCALIER_JWT_SECRET")
+    )
+    jwt_public_key_file: Path | None = Field(default=None, validation_alias=AliasChoices("ESCALIER_JWT_PUBLIC_KEY_FILE"))
+    jwt_jwks_file: Path | None = Field(default=None, validation_alias=AliasChoices("ESCALIER_JWT_JWKS_FILE"))
+    jwt_issuer: str = Field(default="escalier", validation_alias=AliasChoices("ESCALIER_JWT_ISSUER"))
+    jwt_audience: str = Field(default="escalier", validation_alias=AliasChoices("ESCALIER_JWT_AUDIENCE"))
     log_level: str = Field(default="INFO", validation_alias=AliasChoices("ESCALIER_LOG_LEVEL"))
 
     @property
