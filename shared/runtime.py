@@ -7,20 +7,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse
-from prometheus_client import make_asgi_app
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlmodel import SQLModel
 
 from shared.config import ServiceSettings
 from shared.db import Database
 from shared.errors import HTTP_STATUS
 from shared.messaging.broker import TopicGuard, make_producer, wait_for_broker
+from shared.messaging import metrics
 from shared.messaging.consumer import ConsumerRunner, Subscriptions
 from shared.messaging.inbox import InboxEntry
 from shared.messaging.outbox import OutboxMessage, OutboxRelay
@@ -93,12 +95,22 @@ class ServiceRuntime:
                 log.warning("broker %s unreachable; retrying", s.kafka_bootstrap_servers)
         self.spawn(self.relay.run(), "outbox-relay")
         self.spawn(self.guard.run(), "topic-guard")
+        self.spawn(self._observe(), "observe")
         if self._subscriptions:
             self.consumer = ConsumerRunner(
                 settings=s, db=self.db, producer=self.producer, subscriptions=self._subscriptions
             )
             await self.consumer.start()
             self._consumer_task = self.spawn(self.consumer.run(), "consumer")
+
+    async def _observe(self, interval_s: float = 5.0) -> None:
+        """Refresh the gauges that need a query (outbox backlog and age)."""
+        while True:
+            try:
+                await self.relay.backlog()
+            except Exception:
+                log.warning("could not measure the outbox backlog", exc_info=True)
+            await asyncio.sleep(interval_s)
 
     async def stop(self) -> None:
         """Finish the batch in hand, commit, publish what is pending, then close."""
@@ -129,7 +141,7 @@ class ServiceRuntime:
         return checks
 
     def health_router(self) -> APIRouter:
-        """`/healthz`, `/readyz`; `/metrics` is mounted by `mount_metrics`."""
+        """`/healthz`, `/readyz`, `/metrics`: open to all (probes and Prometheus carry no token)."""
         router = APIRouter(tags=["health"])
 
         @router.get("/healthz")
@@ -142,11 +154,39 @@ class ServiceRuntime:
             ready = all(checks.values())
             return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
 
+        @router.get("/metrics", include_in_schema=False)
+        async def prometheus_metrics() -> Response:
+            return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
         return router
 
     def mount(self, app: FastAPI) -> None:
         app.include_router(self.health_router())
-        app.mount("/metrics", make_asgi_app())
+        app.add_middleware(RequestMetrics)
+
+
+class RequestMetrics:
+    """Pure ASGI middleware: request durations by route template, method and status."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started, status = time.perf_counter(), [500]
+
+        async def send_and_watch(message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_watch)
+        finally:
+            route = scope.get("route")
+            path = getattr(route, "path", None) or "unmatched"
+            metrics.HTTP_REQUESTS.labels(scope["method"], path, str(status[0])).observe(time.perf_counter() - started)
 
 
 def install_error_handlers(app: FastAPI) -> None:

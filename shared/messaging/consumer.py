@@ -90,9 +90,16 @@ class ConsumerRunner:
             for tp, records in batches.items():
                 await self._process(tp, records)
                 await self._consumer.commit({tp: records[-1].offset + 1})
+                self._observe_lag(tp, records[-1].offset + 1)
 
     def stop(self) -> None:
         self._stopping.set()
+
+    def _observe_lag(self, tp: TopicPartition, position: int) -> None:
+        # highwater - position: Tansu's end offsets are wrong (KAFKA-NOTES.md), its highwater is not.
+        highwater = self._consumer.highwater(tp)
+        if highwater is not None:
+            metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(0, highwater - position))
 
     async def close(self) -> None:
         if self._consumer is not None:

@@ -11,7 +11,7 @@ import dataclasses
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import JSON, Column, LargeBinary, delete, update
+from sqlalchemy import JSON, Column, LargeBinary, delete, func, update
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -163,12 +163,15 @@ class OutboxRelay:
         return result.rowcount or 0
 
     async def backlog(self) -> int:
-        """How many rows wait to be published."""
-        from sqlalchemy import func
-
+        """How many rows wait to be published; also sets the backlog gauges."""
         async with self._db.read() as session:
-            return (
+            count, oldest = (
                 await session.exec(
-                    select(func.count()).select_from(OutboxMessage).where(col(OutboxMessage.published_at).is_(None))
+                    select(func.count(), func.min(OutboxMessage.created_at)).where(
+                        col(OutboxMessage.published_at).is_(None)
+                    )
                 )
             ).one()
+        metrics.OUTBOX_BACKLOG.set(count)
+        metrics.OUTBOX_OLDEST_AGE.set((utcnow() - oldest).total_seconds() if oldest else 0)
+        return count
