@@ -53,7 +53,7 @@ class Principal(BaseModel):
         """Whether this caller may see a ticket (requesters: only their own)."""
         if not self.sees_organization(organization):
             return False
-        return self.role != Role.REQUESTER or requester == self.sub
+        return self.role != Role.REQUESTER or (requester or "").lower() == self.sub.lower()
 
 
 class InsecureSecret(RuntimeError):

@@ -60,6 +60,7 @@ class ServiceSettings(BaseSettings):
     jwt_jwks_file: Path | None = Field(default=None, validation_alias=AliasChoices("ESCALIER_JWT_JWKS_FILE"))
     jwt_issuer: str = Field(default="escalier", validation_alias=AliasChoices("ESCALIER_JWT_ISSUER"))
     jwt_audience: str = Field(default="escalier", validation_alias=AliasChoices("ESCALIER_JWT_AUDIENCE"))
+    max_body_bytes: int = Field(default=1024 * 1024, validation_alias=AliasChoices("ESCALIER_MAX_BODY_BYTES"))
     log_level: str = Field(default="INFO", validation_alias=AliasChoices("ESCALIER_LOG_LEVEL"))
 
     @property

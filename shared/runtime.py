@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
@@ -18,9 +19,10 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlmodel import SQLModel
 
+from shared.auth import TokenVerifier
 from shared.config import ServiceSettings
 from shared.db import Database
-from shared.errors import HTTP_STATUS
+from shared.errors import HTTP_STATUS, RateLimited
 from shared.messaging.broker import TopicGuard, make_producer, wait_for_broker
 from shared.messaging import metrics
 from shared.messaging.consumer import ConsumerRunner, Subscriptions
@@ -43,6 +45,7 @@ class ServiceRuntime:
         subscriptions: Subscriptions | None = None,
     ) -> None:
         self.settings = settings
+        self.verifier = TokenVerifier(settings)  # refuses a placeholder secret outside development
         self.db = Database(settings.effective_database_url)
         # Kafka clients need a running loop: start() builds them.
         self.producer: AIOKafkaProducer | None = None
@@ -162,7 +165,47 @@ class ServiceRuntime:
 
     def mount(self, app: FastAPI) -> None:
         app.include_router(self.health_router())
+        app.add_middleware(BodyLimit, max_bytes=self.settings.max_body_bytes)
         app.add_middleware(RequestMetrics)
+
+
+class BodyLimit:
+    """Pure ASGI middleware: refuses request bodies over `max_bytes` with 413, streamed or not."""
+
+    def __init__(self, app, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope.get("headers") or ()).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            return await self._refuse(send)
+        seen = 0
+
+        async def counted_receive():
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.max_bytes:
+                raise _TooLarge()
+            return message
+
+        try:
+            await self.app(scope, counted_receive, send)
+        except _TooLarge:
+            await self._refuse(send)
+
+    async def _refuse(self, send) -> None:
+        body = b'{"detail":"request body too large: at most %d bytes"}' % self.max_bytes
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+
+class _TooLarge(Exception):
+    pass
 
 
 class RequestMetrics:
@@ -196,7 +239,8 @@ def install_error_handlers(app: FastAPI) -> None:
         return next(HTTP_STATUS[t] for t in type(exc).__mro__ if t in HTTP_STATUS)
 
     async def handle(_request: Request, exc: Exception) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=status_of(exc))
+        headers = {"Retry-After": str(math.ceil(exc.retry_after_s))} if isinstance(exc, RateLimited) else None
+        return JSONResponse({"detail": str(exc)}, status_code=status_of(exc), headers=headers)
 
     for exc_type in HTTP_STATUS:
         app.add_exception_handler(exc_type, handle)
@@ -231,6 +275,7 @@ def service_app(
     app.state.settings = runtime.settings
     app.state.runtime = runtime
     app.state.db = runtime.db
+    app.state.verifier = runtime.verifier
     install_error_handlers(app)
     runtime.mount(app)
     for router in routers:

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Iterator
 import threading
 import time
 
+import httpx
 import pytest
 import uvicorn
 from starlette.applications import Starlette
@@ -26,6 +27,7 @@ from starlette.routing import Route
 from escalier_cli.broker import EmbeddedBroker
 from escalier_cli.system import SERVICES, System
 from shared.messaging.broker import ensure_topics
+from tests.helpers import OPS, TEST_JWT_SECRET
 
 POSTGRES_ADMIN_DSN = os.environ.get("ESCALIER_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -115,6 +117,11 @@ def system(kafka_bootstrap, tmp_path_factory) -> Iterator[System]:
             "ESCALIER_LOG_LEVEL": "INFO",
             "ESCALIER_TOPIC_PARTITIONS": "6",
             "ESCALIER_SLA_CONTRACTS_FILE": str(Path(__file__).parent / "data" / "contracts.yaml"),
+            "ESCALIER_ENV": "test",
+            "ESCALIER_JWT_SECRET": TEST_JWT_SECRET,
+            # Room for every test's submissions, and a burst small enough to prove the limit.
+            "ESCALIER_INTAKE_RATE_PER_REQUESTER_PER_MINUTE": "600",
+            "ESCALIER_INTAKE_BURST_PER_REQUESTER": "40",
         },
     )
     asyncio.run(ensure_topics(kafka_bootstrap, partitions=6))
@@ -124,6 +131,13 @@ def system(kafka_bootstrap, tmp_path_factory) -> Iterator[System]:
         yield running
     finally:
         running.stop()
+
+
+@pytest.fixture
+async def http():
+    """An HTTP client that reads as ops unless a request brings its own Authorization."""
+    async with httpx.AsyncClient(timeout=10, headers=OPS) as client:
+        yield client
 
 
 class WebhookReceiver:

@@ -19,3 +19,27 @@ async def eventually(probe: Callable[[], Awaitable[T]], timeout_s: float = 30.0,
     except TimeoutError:
         raise AssertionError(f"condition not met within {timeout_s}s; last value: {last!r}") from None
     return last
+
+
+TEST_JWT_SECRET = "escalier-tests-secret-0123456789abcdef"
+
+
+def bearer(sub: str, role: str, **claims) -> dict[str, str]:
+    """Authorization headers for a caller, signed with the secret the test system uses."""
+    from shared.auth import Role, mint_token
+    from shared.config import ServiceSettings
+
+    token = mint_token(ServiceSettings(jwt_secret=TEST_JWT_SECRET), sub=sub, role=Role(role), **claims)
+    return {"Authorization": f"Bearer {token}"}
+
+
+OPS = bearer("ops@msp.example", "ops")
+
+
+def agent_headers(name: str, tier: int) -> dict[str, str]:
+    """An agent of `tier` serving every organization."""
+    return bearer(name, "agent", tier=tier, orgs=["*"])
+
+
+def requester_headers(email: str, organization: str) -> dict[str, str]:
+    return bearer(email, "requester", org=organization)

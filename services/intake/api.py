@@ -6,12 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
 
+from shared.auth import Principal
 from shared.db import utcnow
 from shared.lifecycle import Status
 from shared.messages.common import Requester
 
 from services.intake import domain, handlers
 from services.intake.models import IntakeTicket, TimelineEntry
+from services.intake.permissions import PERMISSIONS, check_submitter, rate_limit
 from services.intake.schemas import TicketAccepted, TicketCreate, TicketPage, TicketSummary, TicketView, TimelineItem
 
 router = APIRouter(tags=["tickets"])
@@ -19,9 +21,17 @@ router = APIRouter(tags=["tickets"])
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 
 
+Submitter = Annotated[Principal, PERMISSIONS.require("submit tickets")]
+Reader = Annotated[Principal, PERMISSIONS.require("read tickets")]
+
+
 @router.post("/tickets", status_code=202, response_model=TicketAccepted)
-async def submit_ticket(body: TicketCreate, request: Request, response: Response, key: IdempotencyKey = None):
+async def submit_ticket(
+    body: TicketCreate, request: Request, response: Response, principal: Submitter, key: IdempotencyKey = None
+):
     """Accept a ticket: stored with its event before the 202, published when the broker takes it."""
+    check_submitter(principal, organization=body.organization, requester_email=body.requester.email)
+    rate_limit(request, principal)
     ticket, _created = await handlers.submit_ticket(request.app.state.db, body=body, idempotency_key=key)
     location = f"/tickets/{ticket.id}"
     response.headers["Location"] = location
@@ -29,9 +39,9 @@ async def submit_ticket(body: TicketCreate, request: Request, response: Response
 
 
 @router.get("/tickets/{ticket_id}", response_model=TicketView)
-async def get_ticket(ticket_id: str, request: Request):
+async def get_ticket(ticket_id: str, request: Request, principal: Reader):
     """The requester's view: status, tier, priority, clocks and the public timeline."""
-    ticket, timeline = await handlers.get_ticket(request.app.state.db, ticket_id=ticket_id)
+    ticket, timeline = await handlers.get_ticket(request.app.state.db, ticket_id=ticket_id, principal=principal)
     contract = request.app.state.contracts.for_organization(ticket.organization)
     return _view(ticket, timeline, sla=domain.sla_view(ticket.sla, utcnow(), contract))
 
@@ -39,15 +49,22 @@ async def get_ticket(ticket_id: str, request: Request):
 @router.get("/tickets", response_model=TicketPage)
 async def list_tickets(
     request: Request,
+    principal: Reader,
     status: Status | None = None,
     requester: Annotated[str | None, Query(max_length=254)] = None,
     organization: Annotated[str | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ):
-    """The caller's tickets, newest first, filterable by status, paginated."""
+    """The caller's tickets (a requester's own, an admin's organization's...), newest first, paginated."""
     rows, total = await handlers.list_tickets(
-        request.app.state.db, status=status, requester=requester, organization=organization, limit=limit, offset=offset
+        request.app.state.db,
+        principal=principal,
+        status=status,
+        requester=requester,
+        organization=organization,
+        limit=limit,
+        offset=offset,
     )
     return TicketPage(
         items=[TicketSummary.model_validate(r, from_attributes=True) for r in rows], total=total, limit=limit, offset=offset

@@ -10,6 +10,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from shared.auth import Principal, Role
 from shared.db import Database, utcnow
 from shared.errors import Conflict, NotFound
 from shared.messages import Envelope, is_public, new_event
@@ -83,12 +84,19 @@ async def _by_idempotency_key(session: AsyncSession, organization: str, key: str
     return (await session.exec(query)).first()
 
 
-async def get_ticket(db: Database, *, ticket_id: str) -> tuple[IntakeTicket, list[TimelineEntry]]:
+def visible(ticket: IntakeTicket | None, ticket_id: str, principal: Principal) -> IntakeTicket:
+    """The ticket if the caller may see it; NotFound otherwise (never reveal that it exists)."""
+    if ticket is None or not principal.sees_ticket(organization=ticket.organization, requester=ticket.requester_email):
+        raise NotFound(f"ticket {ticket_id} not found")
+    return ticket
+
+
+async def get_ticket(
+    db: Database, *, ticket_id: str, principal: Principal
+) -> tuple[IntakeTicket, list[TimelineEntry]]:
     """The requester's view of one ticket and its public timeline, in order."""
     async with db.read() as session:
-        ticket = await session.get(IntakeTicket, ticket_id)
-        if ticket is None:
-            raise NotFound(f"ticket {ticket_id} not found")
+        ticket = visible(await session.get(IntakeTicket, ticket_id), ticket_id, principal)
         timeline = (
             await session.exec(
                 select(TimelineEntry).where(TimelineEntry.ticket_id == ticket_id).order_by(col(TimelineEntry.id))
@@ -100,14 +108,15 @@ async def get_ticket(db: Database, *, ticket_id: str) -> tuple[IntakeTicket, lis
 async def list_tickets(
     db: Database,
     *,
+    principal: Principal,
     status: str | None,
     requester: str | None,
     organization: str | None,
     limit: int,
     offset: int,
 ) -> tuple[list[IntakeTicket], int]:
-    """A page of tickets, newest first, and how many match in all."""
-    filters = []
+    """A page of the tickets the caller may see, newest first, and how many match in all."""
+    filters = _visibility(principal)
     if status:
         filters.append(IntakeTicket.status == status)
     if requester:
@@ -126,6 +135,16 @@ async def list_tickets(
             )
         ).all()
     return list(rows), total
+
+
+def _visibility(principal: Principal) -> list:
+    if principal.role == Role.REQUESTER:
+        return [IntakeTicket.organization == principal.org, func.lower(IntakeTicket.requester_email) == principal.sub.lower()]
+    if principal.role == Role.ORG_ADMIN:
+        return [IntakeTicket.organization == principal.org]
+    if principal.role == Role.OPS or "*" in principal.orgs:
+        return []
+    return [col(IntakeTicket.organization).in_(principal.orgs)]
 
 
 async def apply_ticket_event(session: AsyncSession, event: Envelope, *, contracts: Contracts) -> None:

@@ -9,6 +9,7 @@ from shared.sla.contracts import Contracts
 
 from services.intake.api import router
 from services.intake.models import MODELS
+from services.intake.ratelimit import Limiter, RequesterLimits
 from services.intake.settings import IntakeSettings
 from services.intake.subscribers import subscriptions
 
@@ -19,4 +20,8 @@ def create_app(settings: IntakeSettings) -> FastAPI:
     runtime = ServiceRuntime(settings, models=MODELS, subscriptions=subscriptions(contracts))
     app = service_app(runtime, title="Escalier intake", routers=[router])
     app.state.contracts = contracts
+    app.state.limits = RequesterLimits(
+        requester=Limiter(settings.rate_per_requester_per_minute, settings.burst_per_requester),
+        organization=Limiter(settings.rate_per_organization_per_minute, settings.burst_per_organization),
+    )
     return app

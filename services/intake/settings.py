@@ -11,3 +11,8 @@ class IntakeSettings(ServiceSettings):
     service_name: str = "intake"
     port: int = 8000
     page_size_max: int = 200
+    # Submissions and requester actions; an alert storm from one monitoring system is one requester.
+    rate_per_requester_per_minute: float = 60
+    burst_per_requester: float = 20
+    rate_per_organization_per_minute: float = 1200
+    burst_per_organization: float = 200

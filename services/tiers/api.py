@@ -8,12 +8,14 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
+from shared.auth import Principal
 from shared.lifecycle import Status
 from shared.messages.common import Specialty
 
 from services.tiers import handlers
 from services.tiers.handlers import Tier
 from services.tiers.models import TierTicket
+from services.tiers.permissions import PERMISSIONS, check_member
 
 router = APIRouter(tags=["agents"])
 
@@ -25,29 +27,25 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class ClaimBody(_Body):
-    agent: Agent
+class AssignBody(_Body):
+    assignee: Agent
 
 
 class CommentBody(_Body):
-    agent: Agent
     body: Text
     internal: bool = False
 
 
 class RequestInfoBody(_Body):
-    agent: Agent
     question: Text
 
 
 class ResolveBody(_Body):
-    agent: Agent
     resolution: Text
     article_id: str | None = None
 
 
 class EscalateBody(_Body):
-    agent: Agent
     reason: Text
     specialty: Specialty | None = None
 
@@ -86,69 +84,88 @@ def _view(row: TierTicket, tier: Tier) -> AgentTicket:
     return AgentTicket(tier=tier.number, **row.model_dump(exclude={"sla"}), sla=handlers.sla_view(tier, row))
 
 
+def _member(request: Request, principal: Principal) -> Tier:
+    tier = _tier(request)
+    check_member(principal, tier.number)
+    return tier
+
+
+Reader = Annotated[Principal, PERMISSIONS.require("read tickets")]
+Worker = Annotated[Principal, PERMISSIONS.require("work tickets")]
+
+
 @router.get("/queue", response_model=QueuePage)
 async def get_queue(
     request: Request,
+    principal: Annotated[Principal, PERMISSIONS.require("read the queue")],
     status: Status | None = None,
     specialty: Specialty | None = None,
     assignee: Annotated[str | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ):
-    """The tickets this tier holds, most urgent first."""
-    tier = _tier(request)
+    """The tickets this tier holds for the organizations you serve, the earliest SLA due time first."""
+    tier = _member(request, principal)
     rows, total = await handlers.queue(
-        tier, status=status, specialty=specialty, assignee=assignee, limit=limit, offset=offset
+        tier, principal, status=status, specialty=specialty, assignee=assignee, limit=limit, offset=offset
     )
     return QueuePage(items=[_view(r, tier) for r in rows], total=total, limit=limit, offset=offset)
 
 
 @router.get("/contracts")
-async def list_contracts(request: Request) -> list[dict]:
+async def list_contracts(request: Request, _: Annotated[Principal, PERMISSIONS.require("read contracts")]) -> list[dict]:
     """The SLA contracts in force: coverage, targets per priority, tier budgets."""
     return [c.model_dump(mode="json") for c in _tier(request).contracts.all()]
 
 
 @router.get("/tickets/{ticket_id}", response_model=AgentTicket)
-async def get_ticket(ticket_id: str, request: Request):
+async def get_ticket(ticket_id: str, request: Request, principal: Reader):
     """One ticket as agents see it, internal comments included."""
-    tier = _tier(request)
-    return _view(await handlers.get_ticket(tier, ticket_id), tier)
+    tier = _member(request, principal)
+    return _view(await handlers.get_ticket(tier, ticket_id, principal), tier)
+
+
+async def _act(request: Request, principal: Principal, ticket_id: str, verb) -> AgentTicket:
+    tier = _member(request, principal)
+    return _view(await handlers.act(tier, ticket_id, principal, verb), tier)
 
 
 @router.post("/tickets/{ticket_id}/claim", response_model=AgentTicket)
-async def claim(ticket_id: str, body: ClaimBody, request: Request):
+async def claim(ticket_id: str, request: Request, principal: Worker):
     """Take a queued ticket."""
-    tier = _tier(request)
-    return _view(await handlers.act(tier, ticket_id, lambda t: t.claim(body.agent)), tier)
+    return await _act(request, principal, ticket_id, lambda t: t.claim(principal.sub))
+
+
+@router.post("/tickets/{ticket_id}/assign", response_model=AgentTicket)
+async def assign(
+    ticket_id: str, body: AssignBody, request: Request,
+    principal: Annotated[Principal, PERMISSIONS.require("reassign tickets")],
+):
+    """A lead hands the ticket to an agent of this tier."""
+    return await _act(request, principal, ticket_id, lambda t: t.reassign(body.assignee))
 
 
 @router.post("/tickets/{ticket_id}/comments", response_model=AgentTicket)
-async def comment(ticket_id: str, body: CommentBody, request: Request):
+async def comment(ticket_id: str, body: CommentBody, request: Request, principal: Worker):
     """Add a public or internal comment."""
-    tier = _tier(request)
-    verb = lambda t: t.comment(body.agent, body.body, body.internal)  # noqa: E731
-    return _view(await handlers.act(tier, ticket_id, verb), tier)
+    return await _act(request, principal, ticket_id, lambda t: t.comment(principal.sub, body.body, body.internal))
 
 
 @router.post("/tickets/{ticket_id}/request-info", response_model=AgentTicket)
-async def request_info(ticket_id: str, body: RequestInfoBody, request: Request):
+async def request_info(ticket_id: str, body: RequestInfoBody, request: Request, principal: Worker):
     """Ask the requester a question; the ticket waits on them."""
-    tier = _tier(request)
-    return _view(await handlers.act(tier, ticket_id, lambda t: t.request_info(body.agent, body.question)), tier)
+    return await _act(request, principal, ticket_id, lambda t: t.request_info(principal.sub, body.question))
 
 
 @router.post("/tickets/{ticket_id}/resolve", response_model=AgentTicket)
-async def resolve(ticket_id: str, body: ResolveBody, request: Request):
+async def resolve(ticket_id: str, body: ResolveBody, request: Request, principal: Worker):
     """Resolve a claimed ticket at this tier's level."""
-    tier = _tier(request)
-    verb = lambda t: t.resolve(body.agent, body.resolution, body.article_id)  # noqa: E731
-    return _view(await handlers.act(tier, ticket_id, verb), tier)
+    verb = lambda t: t.resolve(principal.sub, body.resolution, body.article_id)  # noqa: E731
+    return await _act(request, principal, ticket_id, verb)
 
 
 @router.post("/tickets/{ticket_id}/escalate", response_model=AgentTicket)
-async def escalate(ticket_id: str, body: EscalateBody, request: Request):
+async def escalate(ticket_id: str, body: EscalateBody, request: Request, principal: Worker):
     """Hand the ticket to the next tier (refused at tier 3)."""
-    tier = _tier(request)
-    verb = lambda t: t.escalate(body.reason, by=body.agent, specialty=body.specialty)  # noqa: E731
-    return _view(await handlers.act(tier, ticket_id, verb), tier)
+    verb = lambda t: t.escalate(body.reason, by=principal.sub, specialty=body.specialty)  # noqa: E731
+    return await _act(request, principal, ticket_id, verb)

@@ -72,6 +72,16 @@ class WorkItem:
         self.assignee = agent
         return [ev.TicketAssigned(ticket_id=self.ticket_id, tier=self.tier, assignee=agent)]
 
+    def reassign(self, assignee: str) -> list[Payload]:
+        """A lead hands the ticket to another agent of the tier."""
+        self._check_here()
+        if self.status == Status.QUEUED:
+            self.status = next_status(self.status, Action.CLAIM)
+        elif self.status not in (Status.IN_PROGRESS, Status.WAITING_ON_REQUESTER):
+            next_status(self.status, Action.CLAIM)  # raises with the reason
+        self.assignee = assignee
+        return [ev.TicketAssigned(ticket_id=self.ticket_id, tier=self.tier, assignee=assignee)]
+
     def comment(self, author: str, body: str, internal: bool) -> list[Payload]:
         """Add a note; internal ones are for agents only."""
         self._check_here()

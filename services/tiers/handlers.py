@@ -10,6 +10,7 @@ from sqlalchemy import case, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from shared.auth import Principal, Role
 from shared.db import Database, utcnow
 from shared.errors import NotFound
 from shared.lifecycle import Status
@@ -79,12 +80,17 @@ def _stage(session: AsyncSession, tier: Tier, events: list[Payload]) -> None:
             add_to_outbox(session, TICKETS_EVENTS, event)
 
 
-async def act(tier: Tier, ticket_id: str, verb: Callable[[WorkItem], list[Payload]]) -> TierTicket:
+def _visible(row: TierTicket | None, tier: Tier, ticket_id: str, principal: Principal) -> TierTicket:
+    # An organization the caller does not serve is answered like an unknown ticket: no leak.
+    if row is None or not principal.sees_organization(row.organization):
+        raise NotFound(f"ticket {ticket_id} is not at tier {tier.number}")
+    return row
+
+
+async def act(tier: Tier, ticket_id: str, principal: Principal, verb: Callable[[WorkItem], list[Payload]]) -> TierTicket:
     """Apply an agent's action to a ticket held here and stage the events it causes."""
     async with tier.db.unit_of_work() as session:
-        row = await session.get(TierTicket, ticket_id)
-        if row is None:
-            raise NotFound(f"ticket {ticket_id} is not at tier {tier.number}")
+        row = _visible(await session.get(TierTicket, ticket_id), tier, ticket_id, principal)
         item = _item(row, tier, utcnow())
         events = verb(item)
         item.record(events)
@@ -173,23 +179,29 @@ def sla_view(tier: Tier, row: TierTicket) -> dict:
     return sla.view(tier.number, utcnow(), tier.contracts.for_organization(row.organization))
 
 
-async def get_ticket(tier: Tier, ticket_id: str) -> TierTicket:
+async def get_ticket(tier: Tier, ticket_id: str, principal: Principal) -> TierTicket:
     """The agent's view of a ticket this tier holds or held."""
     async with tier.db.read() as session:
-        row = await session.get(TierTicket, ticket_id)
-    if row is None:
-        raise NotFound(f"ticket {ticket_id} is not at tier {tier.number}")
-    return row
+        return _visible(await session.get(TierTicket, ticket_id), tier, ticket_id, principal)
 
 
 _PRIORITY_ORDER = case({"P1": 1, "P2": 2, "P3": 3, "P4": 4}, value=TierTicket.priority, else_=5)
 
 
 async def queue(
-    tier: Tier, *, status: str | None, specialty: str | None, assignee: str | None, limit: int, offset: int
+    tier: Tier,
+    principal: Principal,
+    *,
+    status: str | None,
+    specialty: str | None,
+    assignee: str | None,
+    limit: int,
+    offset: int,
 ) -> tuple[list[TierTicket], int]:
-    """The tickets this tier holds, the earliest SLA due time first."""
+    """The tickets this tier holds for organizations the caller serves, the earliest SLA due time first."""
     filters = [TierTicket.here == True]  # noqa: E712 (SQL expression)
+    if principal.role != Role.OPS and "*" not in principal.orgs:
+        filters.append(col(TierTicket.organization).in_(principal.orgs))
     if status:
         filters.append(TierTicket.status == status)
     else:

@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
 from tests.e2e.test_ticket_journey import SUBMISSION, agent, queued_at, submit
-from tests.helpers import eventually
+from tests.helpers import eventually, requester_headers
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-async def http():
-    async with httpx.AsyncClient(timeout=10) as client:
-        yield client
 
 
 async def ticket_count(http, system) -> int:
@@ -29,12 +22,15 @@ async def ticket_count(http, system) -> int:
         ({"impact": "catastrophic"}, "impact"),
         ({"description": "x" * 1_000_000}, "description"),
         ({"requester": {"email": "not-an-address", "name": "Ann"}}, "email"),
+        ({"organization": ""}, "organization"),
         ({"callback_url": "not a url"}, "callback_url"),
     ],
 )
 async def test_an_invalid_submission_is_refused_naming_the_field_and_stores_nothing(http, system, overrides, field):
     before = await ticket_count(http, system)
-    response = await http.post(f"{system.services['intake'].url}/tickets", json={**SUBMISSION, **overrides})
+    body = {**SUBMISSION, **overrides}
+    headers = requester_headers(SUBMISSION["requester"]["email"], SUBMISSION["organization"])
+    response = await http.post(f"{system.services['intake'].url}/tickets", json=body, headers=headers)
     assert response.status_code == 422
     assert any(field in error["loc"] for error in response.json()["detail"])
     assert await ticket_count(http, system) == before

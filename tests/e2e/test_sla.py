@@ -5,22 +5,15 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta
 
-import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
 
 from shared.messages import decode
 from shared.topics import TICKETS_EVENTS
-from tests.e2e.test_ticket_journey import agent, queued_at, submit
-from tests.helpers import eventually
+from tests.e2e.test_ticket_journey import SUBMISSION, agent, queued_at, submit
+from tests.helpers import eventually, requester_headers
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-async def http():
-    async with httpx.AsyncClient(timeout=10) as client:
-        yield client
 
 
 async def audit_trail(bootstrap: str, ticket_id: str, until, timeout_s: float = 40.0) -> list:
@@ -116,7 +109,8 @@ async def test_waiting_on_the_requester_moves_the_due_time_by_the_time_paused(ht
     assert paused["sla"]["resolution"]["paused"] and paused["sla"]["resolution"]["due_at"] is None
     assert paused["sla"]["first_response"]["stopped"]  # asking the requester is a response
 
-    reply = await http.post(f"{intake}/tickets/{ticket_id}/replies", json={"body": "The ThinkPad"})
+    ann = requester_headers(SUBMISSION["requester"]["email"], "patient")
+    reply = await http.post(f"{intake}/tickets/{ticket_id}/replies", json={"body": "The ThinkPad"}, headers=ann)
     assert reply.status_code in (200, 201, 202), reply.text
     resumed = await view(lambda v: v["status"] == "in_progress" and not v["sla"]["resolution"]["paused"])
 

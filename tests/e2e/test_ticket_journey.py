@@ -7,7 +7,7 @@ import asyncio
 import httpx
 import pytest
 
-from tests.helpers import eventually
+from tests.helpers import agent_headers, eventually, requester_headers
 
 pytestmark = pytest.mark.e2e
 
@@ -21,14 +21,10 @@ SUBMISSION = {
 }
 
 
-@pytest.fixture
-async def http():
-    async with httpx.AsyncClient(timeout=10) as client:
-        yield client
-
-
 async def submit(http, system, **overrides) -> str:
-    response = await http.post(f"{system.services['intake'].url}/tickets", json={**SUBMISSION, **overrides})
+    body = {**SUBMISSION, **overrides}
+    headers = requester_headers(body["requester"]["email"], body["organization"])
+    response = await http.post(f"{system.services['intake'].url}/tickets", json=body, headers=headers)
     assert response.status_code == 202, response.text
     assert response.headers["Location"] == f"/tickets/{response.json()['id']}"
     return response.json()["id"]
@@ -44,8 +40,10 @@ async def queued_at(http, system, tier: int, ticket_id: str) -> dict:
     return await eventually(probe, timeout_s=20)
 
 
-async def agent(http, system, tier: int, ticket_id: str, action: str, **body) -> httpx.Response:
-    return await http.post(f"{system.services[f'tier{tier}'].url}/tickets/{ticket_id}/{action}", json=body)
+async def agent(http, system, tier: int, ticket_id: str, action: str, *, agent: str, **body) -> httpx.Response:
+    """`agent`, an agent of `tier`, does `action` on the ticket."""
+    url = f"{system.services[f'tier{tier}'].url}/tickets/{ticket_id}/{action}"
+    return await http.post(url, json=body, headers=agent_headers(agent, tier))
 
 
 async def test_a_ticket_climbs_three_tiers_and_the_requester_sees_every_public_step_in_order(

@@ -1,0 +1,31 @@
+"""Who may do what at intake: every endpoint's permission, in one place, and the tenancy rules."""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+from shared.auth import Permissions, Principal, Role
+from shared.errors import Forbidden
+
+REQUESTERS = {Role.REQUESTER, Role.ORG_ADMIN}
+
+PERMISSIONS = Permissions(
+    {
+        "submit tickets": REQUESTERS,
+        "read tickets": {*REQUESTERS, Role.AGENT, Role.LEAD, Role.OPS},
+        "act on tickets as their requester": REQUESTERS,  # reply, self-resolve, reopen, rate
+    }
+)
+
+
+def check_submitter(principal: Principal, *, organization: str, requester_email: str) -> None:
+    """Requesters submit for themselves, organization admins for their own organization."""
+    if principal.org != organization:
+        raise Forbidden(f"you may submit tickets for organization {principal.org!r} only")
+    if principal.role == Role.REQUESTER and requester_email.lower() != principal.sub.lower():
+        raise Forbidden("requesters submit tickets for themselves: requester.email must be yours")
+
+
+def rate_limit(request: Request, principal: Principal) -> None:
+    """Spend one request of the caller's and of their organization's allowance (429 when spent)."""
+    request.app.state.limits.check(requester=principal.sub, organization=principal.org or "-")
