@@ -139,4 +139,5 @@ class Permissions:
                 raise HTTPException(403, f"role {principal.role.value} may not {permission.replace(':', ' ')}")
             return principal
 
+        caller.permission, caller.roles = permission, roles  # read by the permission-matrix test
         return Depends(caller)
