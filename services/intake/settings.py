@@ -11,3 +11,8 @@ class IntakeSettings(ServiceSettings):
     service_name: str = "intake"
     port: int = 8000
     page_size_max: int = 200
+    # After a resolution: reopening is allowed this long, and the ticket closes itself after
+    # the grace period unless reopened.
+    reopen_window_s: float = 7 * 24 * 3600
+    auto_close_after_s: float = 3 * 24 * 3600
+    auto_close_interval_s: float = 60.0
