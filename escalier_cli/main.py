@@ -14,6 +14,7 @@ from shared.auth import Role, mint_token
 from shared.config import ServiceSettings
 from shared.messaging.broker import ensure_topics, wait_for_broker
 
+from escalier_cli.bench.cli import add_parser as add_bench_parser
 from escalier_cli.broker import EmbeddedBroker
 from escalier_cli.system import System
 
@@ -139,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     token.add_argument("--specialty", action="append", help="tier 3 specialties (repeatable)")
     token.add_argument("--ttl", type=int, default=12 * 3600, help="seconds of validity")
     token.set_defaults(func=cmd_token)
+
+    add_bench_parser(sub)
 
     args = parser.parse_args(argv)
     return args.func(args)

@@ -7,6 +7,7 @@ engine answers; the embedded Tansu on a free port. Never a mock.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import socket
 import uuid
@@ -28,6 +29,7 @@ from escalier_cli.broker import EmbeddedBroker
 from escalier_cli.system import SERVICES, System
 from shared.messaging.broker import ensure_topics
 from tests.helpers import OPS, TEST_JWT_SECRET
+from tests.channels import NOTIFIER_TEST_ENV, ReceiverControl, SmtpSink
 
 POSTGRES_ADMIN_DSN = os.environ.get("ESCALIER_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -106,7 +108,7 @@ async def database_url(request, tmp_path, postgres_available) -> AsyncIterator[s
 
 
 @pytest.fixture(scope="session")
-def system(kafka_bootstrap, tmp_path_factory) -> Iterator[System]:
+def system(kafka_bootstrap, tmp_path_factory, smtp_server) -> Iterator[System]:
     """The six services as processes on free ports, once per session, sharing the test broker."""
     ports = {name: free_port() for name in SERVICES}
     running = System(
@@ -122,6 +124,8 @@ def system(kafka_bootstrap, tmp_path_factory) -> Iterator[System]:
             # Room for every test's submissions, and a burst small enough to prove the limit.
             "ESCALIER_INTAKE_RATE_PER_REQUESTER_PER_MINUTE": "600",
             "ESCALIER_INTAKE_BURST_PER_REQUESTER": "40",
+            **NOTIFIER_TEST_ENV,
+            "ESCALIER_NOTIFIER_SMTP_PORT": str(smtp_server.port),
         },
     )
     asyncio.run(ensure_topics(kafka_bootstrap, partitions=6))
@@ -144,14 +148,17 @@ class WebhookReceiver:
     """A real HTTP server that records every call it receives."""
 
     def __init__(self) -> None:
-        self.calls: list[dict] = []
+        self.calls: list[dict] = []  # the calls it took (2xx)
+        self.refused: list[dict] = []  # the calls it answered with an error (see `control`)
+        self.control = ReceiverControl()
         self.port = free_port()
 
         async def record(request: Request) -> Response:
-            self.calls.append(
-                {"path": request.url.path, "headers": dict(request.headers), "json": await request.json()}
-            )
-            return Response(status_code=204)
+            body = await request.body()
+            call = {"path": request.url.path, "headers": dict(request.headers), "json": json.loads(body), "body": body}
+            status = await self.control.answer(request.url.path)
+            (self.calls if status < 300 else self.refused).append(call)
+            return Response(status_code=status)
 
         app = Starlette(routes=[Route("/{path:path}", record, methods=["POST"])])
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
@@ -177,3 +184,12 @@ def webhook_receiver() -> Iterator[WebhookReceiver]:
     yield receiver
     receiver.server.should_exit = True
     receiver.thread.join(5)
+
+
+@pytest.fixture(scope="session")
+def smtp_server() -> Iterator[SmtpSink]:
+    """A real SMTP server (aiosmtpd) on a free port, for the session; notifier sends its e-mail there."""
+    sink = SmtpSink(free_port())
+    sink.start()
+    yield sink
+    sink.stop()

@@ -19,7 +19,7 @@ from shared.messaging.outbox import add_to_outbox
 from shared.sla.contracts import Contracts
 from shared.topics import TICKETS_EVENTS, TICKETS_SUBMITTED
 
-from services.intake import domain
+from services.intake import domain, requester_rules
 from services.intake.models import IntakeTicket, TimelineEntry
 from services.intake.schemas import TicketCreate
 
@@ -153,6 +153,8 @@ async def apply_ticket_event(session: AsyncSession, event: Envelope, *, contract
     if ticket is None:
         return  # not submitted here (another intake's database, or purged)
     for field, value in domain.view_changes(event.type, event.data, ticket.status).items():
+        setattr(ticket, field, value)
+    for field, value in requester_rules.follow_up_changes(ticket, event.data, event.time).items():
         setattr(ticket, field, value)
     contract = contracts.for_organization(ticket.organization)
     ticket.sla = domain.clocks_after(ticket.sla, event.data, event.time, contract=contract, submitted_at=ticket.created_at)

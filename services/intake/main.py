@@ -7,7 +7,9 @@ from fastapi import FastAPI
 from shared.runtime import ServiceRuntime, service_app
 from shared.sla.contracts import Contracts
 
+from services.intake import requester_actions, self_service
 from services.intake.api import router
+from services.intake.auto_close import AutoCloser
 from services.intake.models import MODELS
 from services.intake.ratelimit import Limiter, RequesterLimits
 from services.intake.settings import IntakeSettings
@@ -18,7 +20,12 @@ def create_app(settings: IntakeSettings) -> FastAPI:
     """Build intake: its runtime (database, outbox, consumer of `tickets.events`) and its routes."""
     contracts = Contracts.load(settings.sla_contracts_file)
     runtime = ServiceRuntime(settings, models=MODELS, subscriptions=subscriptions(contracts))
-    app = service_app(runtime, title="Escalier intake", routers=[router])
+    app = service_app(
+        runtime,
+        title="Escalier intake",
+        routers=[router, requester_actions.router, self_service.router],
+        background=[("auto-close", AutoCloser(runtime.db, settings).run)],
+    )
     app.state.contracts = contracts
     app.state.limits = RequesterLimits(
         requester=Limiter(settings.rate_per_requester_per_minute, settings.burst_per_requester),

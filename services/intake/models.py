@@ -37,6 +37,11 @@ class IntakeTicket(SQLModel, table=True):
     assignee: str | None = None
     suggested_articles: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     sla: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))  # shared.sla TicketClocks
+    # Requester follow-up (services/intake/requester_rules.py): reopen window, auto-close, one rating per resolution.
+    resolved_at: datetime | None = Field(default=None, index=True, sa_type=UTCDateTime)
+    resolution_count: int = 0
+    rated_resolution: int = 0
+    tiers_visited: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

@@ -16,3 +16,8 @@ class IntakeSettings(ServiceSettings):
     burst_per_requester: float = 20
     rate_per_organization_per_minute: float = 1200
     burst_per_organization: float = 200
+    # After a resolution: reopening is allowed this long, and the ticket closes itself after
+    # the grace period unless reopened.
+    reopen_window_s: float = 7 * 24 * 3600
+    auto_close_after_s: float = 3 * 24 * 3600
+    auto_close_interval_s: float = 60.0

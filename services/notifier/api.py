@@ -1,4 +1,4 @@
-"""Notifier's HTTP API: live streams (SSE) and the deliveries ledger."""
+"""Notifier's HTTP API: live streams (SSE), subscriptions and the deliveries ledger."""
 
 from __future__ import annotations
 
@@ -6,12 +6,20 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 import anyio
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Query, Request, Response
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from services.notifier import handlers
-from services.notifier.domain import DeliveryStatus
-from services.notifier.schemas import DeliveryPage, DeliveryView
+from shared.errors import NotFound
+
+from services.notifier import deliveries, handlers, subscriptions
+from services.notifier.domain import Channel, DeliveryStatus
+from services.notifier.schemas import (
+    DeliveryPage,
+    DeliveryView,
+    SubscriptionCreate,
+    SubscriptionCreated,
+    SubscriptionView,
+)
 from services.notifier.stream import Streams
 
 router = APIRouter(tags=["notifications"])
@@ -24,6 +32,8 @@ _SSE = {200: {"content": {"text/event-stream": {}}, "description": "Server-Sent 
 
 LastEventIdHeader = Annotated[int | None, Header(alias="Last-Event-ID", ge=0)]
 LastEventIdQuery = Annotated[int | None, Query(ge=0, description="resume point when the header cannot be set")]
+Limit = Annotated[int, Query(ge=1, le=200)]
+Offset = Annotated[int, Query(ge=0)]
 
 
 @router.get("/tickets/{ticket_id}/stream", response_class=EventSourceResponse, responses=_SSE)
@@ -53,20 +63,61 @@ async def ops_stream(
     return _sse(events, stop)
 
 
+@router.post("/subscriptions", status_code=201, response_model=SubscriptionCreated, tags=["subscriptions"])
+async def create_subscription(body: SubscriptionCreate, request: Request, response: Response):
+    """Subscribe a public URL to an organization's requester-visible events; calls are signed with `secret`."""
+    created = await subscriptions.create(
+        request.app.state.db,
+        url=str(body.url),
+        organization=body.organization,
+        events=body.events,
+        secret=body.secret,
+        description=body.description,
+        policy=request.app.state.target_policy,
+    )
+    response.headers["Location"] = f"/subscriptions/{created.id}"
+    return SubscriptionCreated.model_validate(created, from_attributes=True)
+
+
+@router.get("/subscriptions", response_model=list[SubscriptionView], tags=["subscriptions"])
+async def list_subscriptions(request: Request, organization: Annotated[str | None, Query(max_length=100)] = None):
+    """The subscriptions, of one organization or all; secrets are not shown."""
+    rows = await subscriptions.list_for(request.app.state.db, organization=organization)
+    return [SubscriptionView.model_validate(r, from_attributes=True) for r in rows]
+
+
+@router.delete("/subscriptions/{subscription_id}", status_code=204, tags=["subscriptions"])
+async def delete_subscription(subscription_id: str, request: Request) -> Response:
+    """Stop a subscription; its pending deliveries are cancelled."""
+    if not await subscriptions.delete(request.app.state.db, subscription_id=subscription_id):
+        raise NotFound(f"subscription {subscription_id} not found")
+    return Response(status_code=204)
+
+
 @router.get("/deliveries", response_model=DeliveryPage)
 async def list_deliveries(
     request: Request,
     ticket_id: Annotated[str | None, Query(max_length=100)] = None,
     status: DeliveryStatus | None = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    channel: Channel | None = None,
+    subscription_id: Annotated[str | None, Query(max_length=100)] = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ):
-    """Webhook deliveries, newest first, filterable by ticket and status, paginated."""
-    rows, total = await handlers.list_deliveries(
-        request.app.state.db, ticket_id=ticket_id, status=status, limit=limit, offset=offset
+    """Deliveries (webhook calls and e-mails), newest first; `status=dead` is the dead-letter list."""
+    rows, total = await deliveries.list_deliveries(
+        request.app.state.db, ticket_id=ticket_id, status=status, channel=channel,
+        subscription_id=subscription_id, limit=limit, offset=offset,
     )
     items = [DeliveryView.model_validate(r, from_attributes=True) for r in rows]
     return DeliveryPage(items=items, total=total, limit=limit, offset=offset)
+
+
+@router.post("/deliveries/{delivery_id}/retry", status_code=202, response_model=DeliveryView)
+async def retry_delivery(delivery_id: int, request: Request):
+    """Replay a dead delivery: back in its lane, due now, attempts counted afresh."""
+    delivery = await deliveries.retry(request.app.state.db, delivery_id=delivery_id)
+    return DeliveryView.model_validate(delivery, from_attributes=True)
 
 
 def _sse(events: AsyncIterator[ServerSentEvent], stop: anyio.Event) -> EventSourceResponse:

@@ -21,7 +21,13 @@ _MAX_DOUBLINGS = 62
 class DeliveryStatus(StrEnum):
     PENDING = "pending"
     DELIVERED = "delivered"
-    DEAD = "dead"
+    DEAD = "dead"  # attempts ran out, or the target can never take it: replay with POST /deliveries/{id}/retry
+    CANCELLED = "cancelled"  # its subscription was deleted
+
+
+class Channel(StrEnum):
+    WEBHOOK = "webhook"
+    EMAIL = "email"
 
 
 def public_data(data: Payload) -> dict[str, Any]:
@@ -41,13 +47,18 @@ def event_body(*, event_id: str, event_type: str, time: datetime, ticket_id: str
 
 
 def webhook_headers(body: dict[str, Any]) -> dict[str, str]:
-    """The headers of a webhook call; the event id lets receivers drop redeliveries."""
+    """The headers of a webhook call (signature aside); the event id lets receivers drop redeliveries."""
     return {
         "content-type": "application/json",
         "X-Escalier-Event-Id": body["id"],
         "X-Escalier-Event-Type": body["type"],
         "X-Escalier-Event-Time": body["time"],
     }
+
+
+def lane_of(target: str, ticket_id: str) -> str:
+    """The lane of a delivery: its target and its ticket; order holds within a lane only."""
+    return f"{target}|{ticket_id}"
 
 
 def is_success(status_code: int) -> bool:
@@ -76,6 +87,14 @@ class RetryPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class SendFailure:
+    """Why a delivery did not go; a permanent failure is not worth retrying."""
+
+    error: str
+    permanent: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class FailureOutcome:
     attempts: int
     status: DeliveryStatus
@@ -83,11 +102,17 @@ class FailureOutcome:
 
 
 def after_failure(
-    attempts_before: int, *, now: datetime, policy: RetryPolicy, rand: Callable[[], float] = random.random
+    attempts_before: int,
+    *,
+    now: datetime,
+    policy: RetryPolicy,
+    permanent: bool = False,
+    rand: Callable[[], float] = random.random,
 ) -> FailureOutcome:
-    """A delivery's state after one more failed call: retried later, or dead once attempts run out."""
+    """A delivery's state after one more failed call: retried later, or dead once attempts run out
+    (at once if the failure is permanent: a refused target, a mailbox that does not exist)."""
     attempts = attempts_before + 1
-    if attempts >= policy.max_attempts:
+    if permanent or attempts >= policy.max_attempts:
         return FailureOutcome(attempts, DeliveryStatus.DEAD, now)
     delay = backoff_delay(attempts, base_s=policy.base_s, max_s=policy.max_s, rand=rand)
     return FailureOutcome(attempts, DeliveryStatus.PENDING, now + timedelta(seconds=delay))

@@ -1,54 +1,80 @@
-"""Notifier's use cases: each one unit of work, one commit."""
+"""Notifier's use cases on the stream side: record each fact, feed the live streams."""
 
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import datetime
 
-from sqlalchemy import func, update
+from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from shared.db import Database, utcnow
+from shared.db import Database
 from shared.errors import NotFound
 from shared.messages import Envelope, is_public
 from shared.messages.tickets import TicketSubmitted
 
-from services.notifier import domain
-from services.notifier.domain import DeliveryStatus, FailureOutcome
-from services.notifier.models import Delivery, NotifierTicket, StreamEvent
+from services.notifier import domain, fanout
+from services.notifier.fanout import EmailOptions, PlannedDelivery, SubscriptionTarget, TicketContact
+from services.notifier.models import Delivery, NotifierTicket, StreamEvent, Subscription
 
 # Set on a session that staged rows worth waking for; read by the commit hook (see main.py).
 NEW_STREAM_EVENTS = "notifier_new_stream_events"
 NEW_DELIVERIES = "notifier_new_deliveries"
-_MAX_ERROR_CHARS = 1000
 
 
-async def record_event(session: AsyncSession, event: Envelope) -> None:
-    """Remember a submitted ticket; stage a public event for the stream and its webhook call."""
+async def record_event(session: AsyncSession, event: Envelope, *, email: EmailOptions | None = None) -> None:
+    """Remember a submitted ticket; stage a public event for the stream, and every delivery it causes."""
     if isinstance(event.data, TicketSubmitted):
         ticket = await _upsert_ticket(session, event.data)
     else:
         ticket = await session.get(NotifierTicket, event.subject)
-    if not is_public(event.type, event.data):
-        return
+    public = is_public(event.type, event.data)
     data = domain.public_data(event.data)
+    if public:
+        _stage_stream_event(session, event, data, ticket)
+    planned = fanout.plan(
+        public=public,
+        event_type=event.type,
+        data=data,
+        alert_contact=getattr(event.data, "alert_contact", None),
+        ticket=_contact(ticket),
+        subscriptions=await _subscriptions_of(session, ticket.organization) if ticket and public else (),
+        email=email,
+    )
+    _stage_deliveries(session, event, data, planned)
+
+
+def _stage_stream_event(session: AsyncSession, event: Envelope, data: dict, ticket: NotifierTicket | None) -> None:
+    organization = ticket.organization if ticket else None
     session.add(
         StreamEvent(
-            event_id=event.id,
-            ticket_id=event.subject,
-            organization=ticket.organization if ticket else None,
-            type=event.type,
-            time=event.time,
-            data=data,
+            event_id=event.id, ticket_id=event.subject, organization=organization, type=event.type,
+            time=event.time, data=data,
         )
     )
     session.info[NEW_STREAM_EVENTS] = True
-    if ticket is not None and ticket.callback_url:
-        body = domain.event_body(
-            event_id=event.id, event_type=event.type, time=event.time, ticket_id=event.subject, data=data
+
+
+def _stage_deliveries(session: AsyncSession, event: Envelope, data: dict, planned: list[PlannedDelivery]) -> None:
+    body = domain.event_body(
+        event_id=event.id, event_type=event.type, time=event.time, ticket_id=event.subject, data=data
+    )
+    for p in planned:
+        session.add(
+            Delivery(
+                event_id=event.id,
+                ticket_id=event.subject,
+                channel=p.channel,
+                target=p.target,
+                lane=domain.lane_of(p.target, event.subject),
+                endpoint=p.endpoint,
+                subscription_id=p.subscription_id,
+                url=p.url,
+                body=body,
+                message=p.message,
+            )
         )
-        session.add(Delivery(event_id=event.id, ticket_id=event.subject, url=ticket.callback_url, body=body))
+    if planned:
         session.info[NEW_DELIVERIES] = True
 
 
@@ -58,6 +84,8 @@ async def _upsert_ticket(session: AsyncSession, data: TicketSubmitted) -> Notifi
         "callback_url": data.callback_url,
         "language": data.requester.language,
         "requester_email": data.requester.email,
+        "requester_name": data.requester.name,
+        "title": data.title,
     }
     ticket = await session.get(NotifierTicket, data.ticket_id)
     if ticket is None:
@@ -67,6 +95,26 @@ async def _upsert_ticket(session: AsyncSession, data: TicketSubmitted) -> Notifi
         for name, value in fields.items():
             setattr(ticket, name, value)
     return ticket
+
+
+def _contact(ticket: NotifierTicket | None) -> TicketContact | None:
+    if ticket is None:
+        return None
+    return TicketContact(
+        ticket_id=ticket.id,
+        organization=ticket.organization,
+        callback_url=ticket.callback_url,
+        language=ticket.language,
+        requester_email=ticket.requester_email,
+        requester_name=ticket.requester_name,
+        title=ticket.title,
+    )
+
+
+async def _subscriptions_of(session: AsyncSession, organization: str) -> list[SubscriptionTarget]:
+    query = select(Subscription).where(Subscription.organization == organization).order_by(col(Subscription.created_at))
+    rows = (await session.exec(query)).all()
+    return [SubscriptionTarget(id=r.id, url=r.url, events=tuple(r.events)) for r in rows]
 
 
 def committed_changes(session: AsyncSession) -> tuple[bool, bool]:
@@ -108,76 +156,3 @@ async def latest_seq(db: Database) -> int:
     """The seq of the newest stream event (0 if none): where a stream with no resume point starts."""
     async with db.read() as session:
         return (await session.exec(select(func.max(StreamEvent.seq)))).one() or 0
-
-
-async def list_deliveries(
-    db: Database, *, ticket_id: str | None, status: str | None, limit: int, offset: int
-) -> tuple[list[Delivery], int]:
-    """A page of deliveries, newest first, and how many match in all."""
-    filters = []
-    if ticket_id is not None:
-        filters.append(Delivery.ticket_id == ticket_id)
-    if status is not None:
-        filters.append(Delivery.status == status)
-    async with db.read() as session:
-        total = (await session.exec(select(func.count()).select_from(Delivery).where(*filters))).one()
-        query = select(Delivery).where(*filters).order_by(col(Delivery.id).desc()).limit(limit).offset(offset)
-        rows = (await session.exec(query)).all()
-    return list(rows), total
-
-
-async def due_tickets(db: Database, *, now: datetime, exclude: Collection[str], limit: int) -> list[str]:
-    """Tickets whose oldest pending delivery is due, oldest first; a later one never jumps the queue."""
-    first = (
-        select(Delivery.ticket_id, func.min(Delivery.id).label("first_id"))
-        .where(Delivery.status == DeliveryStatus.PENDING)
-        .group_by(Delivery.ticket_id)
-        .subquery()
-    )
-    query = (
-        select(Delivery.ticket_id)
-        .join(first, col(Delivery.id) == first.c.first_id)
-        .where(col(Delivery.next_attempt_at) <= now, col(Delivery.ticket_id).not_in(exclude))
-        .order_by(col(Delivery.id))
-        .limit(limit)
-    )
-    async with db.read() as session:
-        return list((await session.exec(query)).all())
-
-
-async def next_pending(db: Database, *, ticket_id: str) -> Delivery | None:
-    """The ticket's oldest pending delivery, due or not."""
-    query = (
-        select(Delivery)
-        .where(Delivery.ticket_id == ticket_id, Delivery.status == DeliveryStatus.PENDING)
-        .order_by(col(Delivery.id))
-        .limit(1)
-    )
-    async with db.read() as session:
-        return (await session.exec(query)).first()
-
-
-async def mark_delivered(db: Database, *, delivery_id: int) -> None:
-    """Record that the receiver took the call."""
-    await _update_pending(db, delivery_id, status=DeliveryStatus.DELIVERED, delivered_at=utcnow())
-
-
-async def mark_failed(db: Database, *, delivery_id: int, error: str, outcome: FailureOutcome) -> None:
-    """Record a failed call: retried at `outcome.next_attempt_at`, or dead."""
-    await _update_pending(
-        db,
-        delivery_id,
-        status=outcome.status,
-        attempts=outcome.attempts,
-        next_attempt_at=outcome.next_attempt_at,
-        last_error=error[:_MAX_ERROR_CHARS],
-    )
-
-
-async def _update_pending(db: Database, delivery_id: int, **values) -> None:
-    async with db.unit_of_work() as session:
-        await session.exec(
-            update(Delivery)
-            .where(col(Delivery.id) == delivery_id, Delivery.status == DeliveryStatus.PENDING)
-            .values(**values)
-        )

@@ -2,37 +2,68 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.runtime import ServiceRuntime, service_app
 
-from services.notifier import handlers
+from services.notifier import handlers, subscriptions
 from services.notifier.api import router
 from services.notifier.dispatcher import Dispatcher
+from services.notifier.fanout import EmailOptions
+from services.notifier.mailer import Mailer
 from services.notifier.models import MODELS
-from services.notifier.settings import NotifierSettings
+from services.notifier.settings import DEVELOPMENT_CALLBACK_SECRET, NotifierSettings
 from services.notifier.stream import Streams
-from services.notifier.subscribers import SUBSCRIPTIONS
+from services.notifier.subscribers import subscriptions as subscriptions_of
+from services.notifier.targets import TargetPolicy, TargetRefused
+from services.notifier.webhooks import WebhookSender
+
+log = logging.getLogger(__name__)
 
 
 def create_app(settings: NotifierSettings) -> FastAPI:
-    """Build notifier: runtime (consumer of `tickets.events`), webhook dispatcher, live streams, routes."""
-    runtime = ServiceRuntime(settings, models=MODELS, subscriptions=SUBSCRIPTIONS)
-    dispatcher = Dispatcher(runtime.db, settings)
+    """Build notifier: runtime (consumer of `tickets.events`), dispatcher (webhooks, e-mail), streams, routes."""
+    runtime = ServiceRuntime(settings, models=MODELS)
+    runtime.set_subscriptions(subscriptions_of(_email_options(settings)))
+    policy = TargetPolicy.from_settings(settings.allow_private_targets, settings.allowed_target_cidrs)
+    webhooks = WebhookSender(settings, db=runtime.db, policy=policy)
+    dispatcher = Dispatcher(runtime.db, settings, webhooks=webhooks, mailer=Mailer(settings))
     streams = Streams(runtime.db, settings)
     runtime.db.on_commit(_wake_after_commit(dispatcher, streams))
+    if settings.callback_secret.get_secret_value() == DEVELOPMENT_CALLBACK_SECRET:
+        log.warning("callback URLs are signed with the development secret: set ESCALIER_NOTIFIER_CALLBACK_SECRET")
     app = service_app(
         runtime,
         title="Escalier notifier",
         routers=[router],
-        background=[("webhook-dispatcher", dispatcher.run)],
+        background=[("dispatcher", dispatcher.run)],
     )
+    app.add_exception_handler(TargetRefused, _unprocessable("url"))
+    app.add_exception_handler(subscriptions.UnknownEventTypes, _unprocessable("events"))
     app.state.dispatcher = dispatcher
     app.state.streams = streams
+    app.state.target_policy = policy
     return app
+
+
+def _email_options(settings: NotifierSettings) -> EmailOptions | None:
+    if not settings.email_enabled:
+        return None
+    return EmailOptions(frozenset(settings.email_event_types), settings.ticket_link_template)
+
+
+def _unprocessable(field: str):
+    # Shaped like FastAPI's own validation errors, so clients read one format for every 422.
+    async def handle(_request: Request, exc: Exception) -> JSONResponse:
+        detail = [{"type": "value_error", "loc": ["body", field], "msg": str(exc)}]
+        return JSONResponse({"detail": detail}, status_code=422)
+
+    return handle
 
 
 def _wake_after_commit(dispatcher: Dispatcher, streams: Streams) -> Callable[[AsyncSession], None]:

@@ -1,4 +1,4 @@
-"""Notifier's tables: the tickets it knows, their public events, and the webhook deliveries."""
+"""Notifier's tables: the tickets it knows, their public events, subscriptions, and deliveries."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ class NotifierTicket(SQLModel, table=True):
     callback_url: str | None = None
     language: str
     requester_email: str
+    requester_name: str = ""
+    title: str = ""
 
 
 class StreamEvent(SQLModel, table=True):
@@ -37,21 +39,49 @@ class StreamEvent(SQLModel, table=True):
     data: dict = Field(sa_column=Column(JSON, nullable=False))
 
 
+class Subscription(SQLModel, table=True):
+    """An organization's standing request for webhook calls about its tickets."""
+
+    __tablename__ = "notifier_subscriptions"
+
+    id: str = Field(primary_key=True)
+    organization: str = Field(index=True)
+    url: str
+    # Event types wanted; empty: every requester-visible type.
+    events: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    secret: str
+    description: str | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
 class Delivery(SQLModel, table=True):
-    """One webhook call to make, and how it went."""
+    """One notification to send (a webhook call or an e-mail), and how it went.
+
+    Deliveries of one lane (a target and a ticket) go out one at a time in id order;
+    lanes go side by side, at most a few per endpoint at once.
+    """
 
     __tablename__ = "notifier_deliveries"
-    # The dispatcher looks up each ticket's oldest pending delivery.
     __table_args__ = (
-        UniqueConstraint("event_id", "url"),
-        Index("ix_notifier_deliveries_status_ticket", "status", "ticket_id", "id"),
+        UniqueConstraint("event_id", "target"),
+        # The dispatcher looks up each lane's oldest pending delivery.
+        Index("ix_notifier_deliveries_status_lane", "status", "lane", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     event_id: str
     ticket_id: str = Field(index=True)
-    url: str
+    channel: str = Field(default="webhook")
+    # "callback", "subscription:<id>", "email:requester" or "email:alert".
+    target: str = Field(default="callback")
+    lane: str = Field(default="")
+    # Who the dispatcher shares out fairly: a webhook's host:port, or "smtp".
+    endpoint: str = Field(default="")
+    subscription_id: str | None = Field(default=None, index=True)
+    url: str  # the webhook URL, or mailto:<address>
     body: dict = Field(sa_column=Column(JSON, nullable=False))
+    # An e-mail's rendered subject, text and html; None for a webhook call.
+    message: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     status: str = Field(default="pending")
     attempts: int = 0
     next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -60,4 +90,4 @@ class Delivery(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
-MODELS = (NotifierTicket, StreamEvent, Delivery)
+MODELS = (NotifierTicket, StreamEvent, Subscription, Delivery)

@@ -1,11 +1,16 @@
-"""What notifier consumes: every fact on `tickets.events`, to tell requesters and ops."""
+"""What notifier consumes: every fact on `tickets.events`, to tell requesters, subscribers and ops."""
+
+from functools import partial
 
 from shared.messages.registry import EVENT_TYPES
 from shared.messaging.consumer import Subscriptions
 from shared.topics import TICKETS_EVENTS
 
+from services.notifier.fanout import EmailOptions
 from services.notifier.handlers import record_event
 
-SUBSCRIPTIONS: Subscriptions = {
-    TICKETS_EVENTS: {t: record_event for t in EVENT_TYPES if t.startswith("ticket.")},
-}
+
+def subscriptions(email: EmailOptions | None) -> Subscriptions:
+    """Notifier's subscriptions; `email` None when e-mail is off."""
+    record = partial(record_event, email=email)
+    return {TICKETS_EVENTS: {t: record for t in EVENT_TYPES if t.startswith("ticket.")}}

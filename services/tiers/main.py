@@ -8,6 +8,7 @@ from shared.runtime import ServiceRuntime, service_app
 
 from shared.sla.contracts import Contracts
 
+from services.tiers import kb
 from services.tiers.api import router
 from services.tiers.handlers import Tier
 from services.tiers.models import MODELS
@@ -24,7 +25,8 @@ def create_app(settings: TierSettings) -> FastAPI:
     alarms = AlarmClock(tier)
     runtime.db.on_commit(alarms.wake)
     app = service_app(
-        runtime, title=f"Escalier tier {settings.tier}", routers=[router], background=[("sla-alarms", alarms.run)]
+        runtime, title=f"Escalier tier {settings.tier}", routers=[router, *kb.routers(settings.tier)],
+        background=[("sla-alarms", alarms.run)],
     )
     app.state.tier = tier
     app.state.alarms = alarms

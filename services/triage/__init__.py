@@ -1,1 +1,1 @@
-"""Triage: classifies every submitted ticket and routes it to its tier (Level 0's knowledge base comes later)."""
+"""Triage: Level 0 (the knowledge base, suggestions, deflection) and the routing of every submitted ticket."""

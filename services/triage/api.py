@@ -6,26 +6,30 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
-from services.triage.domain import Decision, RuleSet, classify
-from services.triage.schemas import ClassifyRequest
+from services.triage.domain import RuleSet
+from services.triage.handlers import Triage, dry_run
+from services.triage.schemas import ClassifyRequest, ClassifyResponse
 
 router = APIRouter(tags=["triage"])
 
 
-def _rules(request: Request) -> RuleSet:
-    return request.app.state.rules
+def _triage(request: Request) -> Triage:
+    return request.app.state.triage
 
 
-RulesDep = Annotated[RuleSet, Depends(_rules)]
+TriageDep = Annotated[Triage, Depends(_triage)]
 
 
-@router.post("/classify", response_model=Decision)
-async def classify_ticket(body: ClassifyRequest, rules: RulesDep) -> Decision:
-    """The decision triage would take for this ticket, and why; a dry run that changes nothing."""
-    return classify(rules, **body.model_dump())
+@router.post("/classify", response_model=ClassifyResponse)
+async def classify_ticket(body: ClassifyRequest, triage: TriageDep) -> ClassifyResponse:
+    """The decision triage would take for this ticket, the articles it would offer, and why; a dry run."""
+    outcome = await dry_run(triage, **body.model_dump())
+    return ClassifyResponse(
+        **outcome.decision.model_dump(), language=outcome.language, suggested_articles=outcome.suggestions
+    )
 
 
 @router.get("/rules", response_model=RuleSet)
-async def rules_in_force(rules: RulesDep) -> RuleSet:
+async def rules_in_force(triage: TriageDep) -> RuleSet:
     """The routing rules in force: categories with keywords and weights, overrides, priority matrix."""
-    return rules
+    return triage.rules

@@ -8,28 +8,19 @@ spaces), so "Mot de passe expiré" and "mot de passe expire" are the same words.
 from __future__ import annotations
 
 import re
-import unicodedata
 from typing import get_args
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PrivateAttr, model_validator
 
 from shared.messages.common import Category, Level, Priority, Specialty, TierNumber
 
-_NON_WORD = re.compile(r"[\W_]+")
-# Ligatures that NFKD leaves whole ("cœur" must match "coeur").
-_LIGATURES = str.maketrans({"œ": "oe", "æ": "ae"})
+from services.triage.text import normalize
+
 # A keyword matches whole words, plus a plural or feminine ending: "imprimante" finds
 # "imprimantes", "bloqué" finds "bloquée"; other inflections are listed as keywords.
 _ENDINGS = r"(?:e|s|es|x)?"
 
 Term = str | list[str]  # a phrase, or words that must all appear (in any order)
-
-
-def normalize(text: str) -> str:
-    """Text in matching form: case-folded, accents stripped, punctuation as single spaces."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold().translate(_LIGATURES))
-    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(_NON_WORD.sub(" ", bare).split())
 
 
 def _pattern(phrase: str) -> re.Pattern[str]:
@@ -66,8 +57,23 @@ class CategoryRule(_Rule):
         self._patterns = [(kw, weight, _pattern(kw)) for kw, weight in self.keywords.items()]
 
     def hits(self, text: str) -> list[tuple[str, float]]:
-        """The keywords found in normalized `text`, each counted once, with their weights."""
-        return [(kw, weight) for kw, weight, pattern in self._patterns if pattern.search(text)]
+        """The keywords found in normalized `text`, each counted once, with their weights.
+
+        A keyword found only inside a longer one of the same category is not counted again:
+        "e-mail" scores as "e-mail", not also as "mail".
+        """
+        spans = {kw: [m.span() for m in pattern.finditer(text)] for kw, _, pattern in self._patterns}
+        found = [(start, end) for matches in spans.values() for start, end in matches]
+        return [
+            (kw, weight)
+            for kw, weight, _ in self._patterns
+            if any(not _inside(span, found) for span in spans[kw])
+        ]
+
+
+def _inside(span: tuple[int, int], others: list[tuple[int, int]]) -> bool:
+    start, end = span
+    return any(s <= start and end <= e and (s, e) != span for s, e in others)
 
 
 class Override(_Rule):
@@ -90,6 +96,16 @@ class Override(_Rule):
         return next((label for label, ps in self._patterns if all(p.search(text) for p in ps)), None)
 
 
+class KnowledgeBaseRules(BaseModel):
+    """How the knowledge base takes part in triage: suggestions offered, and their weight in the category."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    suggestions: int = Field(default=3, ge=0, le=10)  # articles offered on a ticket, at most
+    min_matched_terms: int = Field(default=2, ge=1)  # terms an article shares with the ticket to be offered
+    weight: float = Field(default=1.0, ge=0)  # added to a suggested article's category: ×1, ×1/2, ×1/3 by rank
+
+
 class RuleSet(BaseModel):
     """The routing rules in force."""
 
@@ -98,13 +114,15 @@ class RuleSet(BaseModel):
     version: int = 1
     fallback_category: Category = "other"
     hint_weight: float = Field(default=2.0, ge=0)
+    knowledge_base: KnowledgeBaseRules = KnowledgeBaseRules()
     categories: dict[Category, CategoryRule]
     overrides: list[Override] = []
     priority: dict[Level, dict[Level, Priority]]
 
     @model_validator(mode="after")
     def _consistent(self):
-        named = {self.fallback_category} | {o.category for o in self.overrides} | {o.when_category for o in self.overrides}
+        named = {self.fallback_category}
+        named |= {o.category for o in self.overrides} | {o.when_category for o in self.overrides}
         unknown = sorted(c for c in named - {None} if c not in self.categories)
         if unknown:
             raise ValueError(f"categories used but not defined: {', '.join(unknown)}")
@@ -140,20 +158,20 @@ def classify(
     impact: Level = "medium",
     urgency: Level = "medium",
     category_hint: str | None = None,
+    kb_votes: dict[str, float] | None = None,
 ) -> Decision:
-    """Category, tier, specialty and priority of a ticket, with the reasons."""
+    """Category, tier, specialty and priority of a ticket, with the reasons.
+
+    `kb_votes` are the categories of the knowledge-base articles found for the ticket,
+    best first worth 1 (see `ranking.category_votes`); the rules' knowledge_base.weight scales them.
+    """
     text = normalize(f"{title}\n{description}")
-    hits = {name: found for name, rule in rules.categories.items() if (found := rule.hits(text))}
-    scores = {name: sum(weight for _, weight in found) for name, found in hits.items()}
-    hint = category_hint if category_hint in rules.categories and rules.hint_weight > 0 else None
-    if hint is not None:
-        scores[hint] = scores.get(hint, 0.0) + rules.hint_weight
+    scores, reasons = _category_scores(rules, text, category_hint, kb_votes or {})
     scored = _best_category(rules, scores)
     override, term = _strongest_override(rules, text, scored)
     rule = override or rules.categories[scored]
     category = (override.category if override else None) or scored
     priority = priority_of(rules, impact, urgency)
-    reasons = [_keyword_reason(hits), *([f"hint {hint} +{rules.hint_weight:g}"] if hint else [])]
     reasons.append(f"best category {scored}" if scores else f"fallback category {scored}")
     if override is not None:
         reasons.append(f"override '{override.name}' matched '{term}'")
@@ -167,6 +185,28 @@ def classify(
         explanation="; ".join(reasons),
         scores={name: round(score, 3) for name, score in sorted(scores.items(), key=lambda kv: -kv[1])},
     )
+
+
+def _category_scores(
+    rules: RuleSet, text: str, hint: str | None, kb_votes: dict[str, float]
+) -> tuple[dict[str, float], list[str]]:
+    # Keywords, then the submitter's hint, then the categories of similar articles, each said.
+    hits = {name: found for name, rule in rules.categories.items() if (found := rule.hits(text))}
+    scores = {name: sum(weight for _, weight in found) for name, found in hits.items()}
+    reasons = [_keyword_reason(hits)]
+    if hint in rules.categories and rules.hint_weight > 0:
+        scores[hint] = scores.get(hint, 0.0) + rules.hint_weight
+        reasons.append(f"hint {hint} +{rules.hint_weight:g}")
+    if kb := _kb_weights(rules, kb_votes):
+        for name, weight in kb.items():
+            scores[name] = scores.get(name, 0.0) + weight
+        reasons.append("similar articles: " + ", ".join(f"{name} +{weight:.2g}" for name, weight in kb.items()))
+    return scores, reasons
+
+
+def _kb_weights(rules: RuleSet, votes: dict[str, float]) -> dict[str, float]:
+    weight = rules.knowledge_base.weight
+    return {name: vote * weight for name, vote in votes.items() if name in rules.categories and vote * weight > 0}
 
 
 def _best_category(rules: RuleSet, scores: dict[str, float]) -> str:

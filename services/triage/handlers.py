@@ -2,44 +2,104 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.messages import Envelope, new_event
-from shared.messages.common import TicketSnapshot
-from shared.messages.tickets import TicketRouted, TicketSubmitted, TicketTriaged
+from shared.messages.common import Language, Level, TicketSnapshot
+from shared.messages.tickets import ArticlesSuggested, SuggestedArticle, TicketRouted, TicketSubmitted, TicketTriaged
 from shared.messaging.outbox import add_handoff, add_to_outbox
 from shared.topics import TICKETS_EVENTS, tier_topic
 
+from services.triage import knowledge, ranking
 from services.triage.domain import Decision, RuleSet, classify
-from services.triage.models import TriageDecision
+from services.triage.knowledge import KnowledgeBase
+from services.triage.models import KbArticle, TriageDecision
+from services.triage.text import detect_language
 
 SOURCE = "triage"
 
 
-async def route_ticket(session: AsyncSession, event: Envelope[TicketSubmitted], *, rules: RuleSet) -> None:
-    """Classify a submitted ticket, record the decision, and hand the ticket to its tier."""
+@dataclass(frozen=True)
+class Triage:
+    """What triage decides with: the rules in force and the knowledge base."""
+
+    rules: RuleSet
+    kb: KnowledgeBase
+
+
+@dataclass(frozen=True)
+class Outcome:
+    decision: Decision
+    language: Language
+    suggested: list[tuple[KbArticle, float]]
+
+    @property
+    def suggestions(self) -> list[SuggestedArticle]:
+        return [SuggestedArticle(article_id=a.article_id, title=a.title, score=s) for a, s in self.suggested]
+
+
+async def decide(
+    session: AsyncSession,
+    triage: Triage,
+    *,
+    title: str,
+    description: str,
+    language: Language,
+    impact: Level = "medium",
+    urgency: Level = "medium",
+    category_hint: str | None = None,
+) -> Outcome:
+    """The articles to offer and the routing decision for a ticket; reads only."""
+    text = f"{title}\n{description}"
+    written_in = detect_language(text, language)
+    rules = triage.rules
+    suggested = await knowledge.suggest(
+        session, triage.kb, question=text, language=written_in, rules=rules.knowledge_base
+    )
+    decision = classify(
+        rules,
+        title=title,
+        description=description,
+        impact=impact,
+        urgency=urgency,
+        category_hint=category_hint,
+        kb_votes=ranking.category_votes([article.category for article, _ in suggested]),
+    )
+    return Outcome(decision, written_in, suggested)
+
+
+async def dry_run(triage: Triage, **ticket) -> Outcome:
+    """What triage would decide for this ticket; changes nothing, counts nothing."""
+    async with triage.kb.db.read() as session:
+        return await decide(session, triage, **ticket)
+
+
+async def route_ticket(session: AsyncSession, event: Envelope[TicketSubmitted], *, triage: Triage) -> None:
+    """Classify a submitted ticket, offer it articles, record the decision, and hand it to its tier."""
     ticket = event.data
     if await session.get(TriageDecision, ticket.ticket_id) is not None:
         return  # the same ticket under another event id (a republished submission): decided once
-    decision = classify(
-        rules,
+    outcome = await decide(
+        session,
+        triage,
         title=ticket.title,
         description=ticket.description,
+        language=ticket.requester.language,
         impact=ticket.impact,
         urgency=ticket.urgency,
         category_hint=ticket.category_hint,
     )
-    session.add(
-        TriageDecision(
-            ticket_id=ticket.ticket_id,
-            **decision.model_dump(include={"category", "tier", "specialty", "priority", "explanation"}),
-        )
-    )
-    triaged = TicketTriaged(
-        ticket_id=ticket.ticket_id,
-        **decision.model_dump(include={"category", "priority", "tier", "specialty", "explanation"}),
-    )
-    add_to_outbox(session, TICKETS_EVENTS, new_event(SOURCE, triaged))
+    decision = outcome.decision
+    facts = decision.model_dump(include={"category", "tier", "specialty", "priority", "explanation"})
+    session.add(TriageDecision(ticket_id=ticket.ticket_id, **facts))
+    add_to_outbox(session, TICKETS_EVENTS, new_event(SOURCE, TicketTriaged(ticket_id=ticket.ticket_id, **facts)))
+    if outcome.suggested:
+        for article, _ in outcome.suggested:
+            article.suggested += 1
+        offered = ArticlesSuggested(ticket_id=ticket.ticket_id, articles=outcome.suggestions)
+        add_to_outbox(session, TICKETS_EVENTS, new_event(SOURCE, offered))
     routed = TicketRouted(
         ticket_id=ticket.ticket_id,
         tier=decision.tier,

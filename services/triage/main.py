@@ -6,17 +6,38 @@ from fastapi import FastAPI
 
 from shared.runtime import ServiceRuntime, service_app
 
+from services.triage import knowledge
 from services.triage.api import router
+from services.triage.handlers import Triage
+from services.triage.kb_api import router as kb_router
+from services.triage.kb_index import index_for
+from services.triage.knowledge import KnowledgeBase
 from services.triage.models import MODELS
 from services.triage.rulebook import load_rules
 from services.triage.settings import TriageSettings
+from services.triage.starter import load_starter
 from services.triage.subscribers import subscriptions
 
 
+class _TriageRuntime(ServiceRuntime):
+    """The runtime, with the knowledge base ready before the API answers and the consumer routes."""
+
+    def __init__(self, settings: TriageSettings, kb_starter: bool) -> None:
+        super().__init__(settings, models=MODELS)
+        self.kb = KnowledgeBase(db=self.db, index=index_for(self.db))
+        self._starter = load_starter() if kb_starter else []  # a bad starter file stops the start
+
+    async def start(self) -> None:
+        await knowledge.prepare(self.kb, self._starter)
+        await super().start()
+
+
 def create_app(settings: TriageSettings) -> FastAPI:
-    """Build triage: its rules, its runtime (database, outbox, consumer of `tickets.submitted`) and its routes."""
+    """Build triage: its rules, its knowledge base, its runtime (database, outbox, consumer) and its routes."""
     rules = load_rules(settings.rules_file)  # a bad rule file stops the start, with the reason
-    runtime = ServiceRuntime(settings, models=MODELS, subscriptions=subscriptions(rules))
-    app = service_app(runtime, title="Escalier triage", routers=[router])
-    app.state.rules = rules
+    runtime = _TriageRuntime(settings, kb_starter=settings.kb_starter)
+    triage = Triage(rules=rules, kb=runtime.kb)
+    runtime.set_subscriptions(subscriptions(triage))
+    app = service_app(runtime, title="Escalier triage", routers=[router, kb_router])
+    app.state.triage = triage
     return app

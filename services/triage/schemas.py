@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from shared.messages.common import Category, Level
+from shared.messages.common import Category, Language, Level
+from shared.messages.tickets import SuggestedArticle
+
+from services.triage.domain import Decision
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Description = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
@@ -22,3 +26,68 @@ class ClassifyRequest(BaseModel):
     impact: Level = "medium"
     urgency: Level = "medium"
     category_hint: Category | None = None
+    language: Language = "en"  # the requester's; the text's own language wins when it is clear
+
+
+class ClassifyResponse(Decision):
+    """The decision, the language the ticket is read in, and the articles that would be offered."""
+
+    language: Language
+    suggested_articles: list[SuggestedArticle]
+
+
+class SearchHit(BaseModel):
+    article_id: str
+    title: str
+    language: Language
+    category: Category
+    tags: list[str]
+    score: float  # the engine's relevance (bm25 on SQLite, ts_rank on PostgreSQL): orders one result list
+    snippet: str  # HTML-escaped; matched words in <mark>
+    updated_at: datetime
+
+
+class SearchResults(BaseModel):
+    query: str
+    language: Language | None
+    items: list[SearchHit]
+
+
+class ArticleCounters(BaseModel):
+    suggested: int
+    opened: int
+    solved: int
+
+
+class ArticleView(BaseModel):
+    """An article as readers see it, with its deflection counters."""
+
+    article_id: str
+    title: str
+    body: str  # Markdown
+    language: Language
+    category: Category
+    tags: list[str]
+    version: int
+    status: str
+    author: str
+    updated_at: datetime
+    stats: ArticleCounters
+
+
+class ArticleSummary(BaseModel):
+    article_id: str
+    title: str
+    language: Language
+    category: Category
+    tags: list[str]
+    version: int
+    status: str
+    updated_at: datetime
+
+
+class ArticlePage(BaseModel):
+    items: list[ArticleSummary]
+    total: int
+    limit: int
+    offset: int

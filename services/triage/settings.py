@@ -14,3 +14,5 @@ class TriageSettings(ServiceSettings):
     port: int = 8001
     # A YAML rule file that replaces the packaged rules.yaml as a whole.
     rules_file: Path | None = None
+    # Load the shipped starter articles (kb_starter_*.yaml) at start; new or newer ones only.
+    kb_starter: bool = True

@@ -1,16 +1,25 @@
-"""What triage consumes: new submissions on `tickets.submitted`."""
+"""What triage consumes: submissions to route, articles to index, level-0 resolutions to count."""
 
 from __future__ import annotations
 
 from functools import partial
 
 from shared.messaging.consumer import Subscriptions
-from shared.topics import TICKETS_SUBMITTED
+from shared.topics import KB_ARTICLES, TICKETS_EVENTS, TICKETS_SUBMITTED
 
-from services.triage.domain import RuleSet
-from services.triage.handlers import route_ticket
+from services.triage.handlers import Triage, route_ticket
+from services.triage.knowledge import apply_article, record_self_resolution, retire_article
 
 
-def subscriptions(rules: RuleSet) -> Subscriptions:
-    """Triage's subscriptions, routing with `rules`."""
-    return {TICKETS_SUBMITTED: {"ticket.submitted": partial(route_ticket, rules=rules)}}
+def subscriptions(triage: Triage) -> Subscriptions:
+    """Triage's subscriptions, deciding with `triage`'s rules and knowledge base."""
+    kb = triage.kb
+    return {
+        TICKETS_SUBMITTED: {"ticket.submitted": partial(route_ticket, triage=triage)},
+        KB_ARTICLES: {
+            "kb.article_published": partial(apply_article, kb=kb),
+            "kb.article_updated": partial(apply_article, kb=kb),
+            "kb.article_retired": partial(retire_article, kb=kb),
+        },
+        TICKETS_EVENTS: {"ticket.resolved": record_self_resolution},
+    }

@@ -80,6 +80,7 @@ async def test_a_ticket_climbs_three_tiers_and_the_requester_sees_every_public_s
     assert types == [
         "ticket.submitted",
         "ticket.triaged",
+        "ticket.articles_suggested",  # a forgotten password: level 0 offers the reset article
         "ticket.routed",
         "ticket.assigned",
         "ticket.escalated",
@@ -109,8 +110,10 @@ async def test_the_ticket_stream_replays_public_events_and_resumes_after_last_ev
     await queued_at(http, system, 1, ticket_id)
     url = f"{system.services['notifier'].url}/tickets/{ticket_id}/stream"
 
-    first = await _read_sse(http, url, count=3)
-    assert [e["event"] for e in first] == ["ticket.submitted", "ticket.triaged", "ticket.routed"]
+    first = await _read_sse(http, url, count=4)
+    assert [e["event"] for e in first] == [
+        "ticket.submitted", "ticket.triaged", "ticket.articles_suggested", "ticket.routed"
+    ]
 
     assert (await agent(http, system, 1, ticket_id, "claim", agent="dave")).status_code == 200
     resumed = await _read_sse(http, url, count=1, last_event_id=first[-1]["id"])

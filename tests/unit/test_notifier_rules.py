@@ -13,6 +13,7 @@ from services.notifier.domain import (
     backoff_delay,
     event_body,
     is_success,
+    lane_of,
     public_data,
     webhook_headers,
 )
@@ -98,3 +99,12 @@ def test_requester_never_sees_the_hand_off_snapshot():
     )
     routed = TicketRouted(ticket_id="t-1", tier=1, priority="P1", snapshot=snapshot)
     assert public_data(routed) == {"ticket_id": "t-1", "tier": 1, "specialty": None, "priority": "P1"}
+
+
+def test_a_permanent_failure_is_dead_at_once_whatever_attempts_remain():
+    outcome = after_failure(0, now=NOW, policy=POLICY, permanent=True)
+    assert (outcome.status, outcome.attempts) == (DeliveryStatus.DEAD, 1)
+
+
+def test_lanes_keep_order_per_target_and_ticket_only():
+    assert lane_of("callback", "t-1") != lane_of("callback", "t-2") != lane_of("subscription:s", "t-1")

@@ -163,3 +163,38 @@ def test_a_specialty_below_tier_3_is_refused():
     data["categories"]["server"]["specialty"] = "network"
     with pytest.raises(ValidationError, match="only meaningful at tier 3"):
         RuleSet.model_validate(data)
+
+
+def test_a_keyword_inside_a_longer_one_is_not_counted_again():
+    decision = decide("Adresse e-mail", "")
+    assert decision.scores == {"email": 3.0}
+
+
+def test_similar_articles_weigh_in_with_their_category_and_say_so():
+    decision = decide("Bonjour", "une question", kb_votes={"network": 1.0, "hardware": 0.5})
+    assert decision.category == "network"
+    assert "similar articles: network +1, hardware +0.5" in decision.explanation
+
+
+def test_similar_articles_do_not_outweigh_clear_keywords():
+    assert decide("Mot de passe expiré", kb_votes={"network": 1.0}).category == "account"
+
+
+def test_knowledge_base_votes_count_nothing_when_their_weight_is_zero():
+    data = RULES.model_dump()
+    data["knowledge_base"]["weight"] = 0
+    decision = classify(RuleSet.model_validate(data), title="Bonjour", description="", kb_votes={"network": 1.0})
+    assert decision.category == "other" and "similar articles" not in decision.explanation
+
+
+def test_a_suspicious_email_is_a_phishing_report_for_tier_2_security():
+    assert route(decide("Suspicious email", "asks me to log in to see a document")) == ("security", 2, None)
+    assert route(decide("Mail suspect", "un lien bizarre dans un courriel")) == ("security", 2, None)
+
+
+def test_nobody_hearing_you_in_a_meeting_is_not_an_outage():
+    assert route(decide("Teams", "Nobody can hear me in Teams meetings")) == ("software", 1, None)
+
+
+def test_nobody_able_to_connect_is_an_outage():
+    assert decide("VPN", "Nobody can connect to the VPN since 9am").tier == 2

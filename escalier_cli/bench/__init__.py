@@ -1,0 +1,1 @@
+"""`escalier bench`: load the pipeline, time it against bare HTTP and bare-bus references, report honestly."""

@@ -1,0 +1,82 @@
+"""The system under test: one the bench starts on free ports and a temporary folder, or one already running."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import shutil
+import socket
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from shared.messaging.broker import ensure_topics, wait_for_broker
+
+from escalier_cli.broker import EmbeddedBroker
+from escalier_cli.system import SERVICES, System
+
+UNLIMITED = str(10**9)
+# The limiter is not what a throughput bench measures; bench requesters are many but few per second.
+BENCH_ENV = {
+    "ESCALIER_ENV": "bench",
+    "ESCALIER_INTAKE_RATE_PER_REQUESTER_PER_MINUTE": UNLIMITED,
+    "ESCALIER_INTAKE_BURST_PER_REQUESTER": UNLIMITED,
+    "ESCALIER_INTAKE_RATE_PER_ORGANIZATION_PER_MINUTE": UNLIMITED,
+    "ESCALIER_INTAKE_BURST_PER_ORGANIZATION": UNLIMITED,
+    # The bench's webhook receiver listens on loopback, which notifier refuses unless allowed.
+    "ESCALIER_NOTIFIER_ALLOW_PRIVATE_TARGETS": "true",
+    "ESCALIER_NOTIFIER_ALLOWED_TARGET_CIDRS": "127.0.0.0/8",
+}
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Target:
+    """Where the services answer, the bus, the secret their tokens need, and their processes if known."""
+
+    urls: dict[str, str]
+    bootstrap: str
+    jwt_secret: str | None
+    pids: dict[str, int] = field(default_factory=dict)
+    started: bool = False
+    data_dir: Path | None = None
+
+
+@contextmanager
+def started_system(*, partitions: int = 6, keep: bool = False, ready_timeout_s: float = 180.0) -> Iterator[Target]:
+    """Broker and six services on free ports, data in a temporary folder; everything stopped on exit."""
+    data_dir = Path(tempfile.mkdtemp(prefix="escalier-bench-"))
+    secret = secrets.token_urlsafe(32)
+    broker = EmbeddedBroker(free_port(), log_file=data_dir / "tansu.log").start()
+    env = {**BENCH_ENV, "ESCALIER_JWT_SECRET": secret, "ESCALIER_TOPIC_PARTITIONS": str(partitions)}
+    system = System(bootstrap=broker.bootstrap, data_dir=data_dir, ports={n: free_port() for n in SERVICES}, extra_env=env)
+    try:
+        asyncio.run(wait_for_broker(broker.bootstrap, timeout_s=30))
+        asyncio.run(ensure_topics(broker.bootstrap, partitions=partitions))
+        system.start()
+        system.wait_ready(timeout_s=ready_timeout_s)
+        pids = {"broker": broker.process.pid, **{n: s.process.pid for n, s in system.services.items()}}
+        yield Target(system.urls(), broker.bootstrap, secret, pids, started=True, data_dir=data_dir)
+    finally:
+        system.stop()
+        broker.stop()
+        if not keep:
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def running_system(urls: dict[str, str], bootstrap: str | None, pids: dict[str, int]) -> Target:
+    """A system someone else runs; tokens are signed with ESCALIER_JWT_SECRET as theirs are."""
+    from shared.config import ServiceSettings
+
+    urls = {n: f"http://127.0.0.1:{p}" for n, p in SERVICES.items()} | urls  # `escalier up`'s ports unless told
+    bootstrap = bootstrap or os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or ServiceSettings().kafka_bootstrap_servers
+    return Target(urls, bootstrap, ServiceSettings().jwt_secret, dict(pids))

@@ -1,0 +1,137 @@
+"""What a requester does after submitting: reply, reopen, rate. Routes and their use cases.
+
+Each action checks intake's view of the ticket (services/intake/requester_rules.py), then in
+one transaction applies the fact to the view at once (so a second reopen or rating sees the
+first) and stages it on `tickets.events` through the outbox. When the fact comes back from
+the broker, the projection applies it again, which changes nothing more.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from shared.db import Database, utcnow
+from shared.errors import NotFound
+from shared.messages import Envelope, new_event
+from shared.messages.common import Payload
+from shared.messaging.outbox import add_to_outbox
+from shared.topics import TICKETS_EVENTS
+
+from services.intake import domain, requester_rules
+from services.intake.models import IntakeTicket
+
+SOURCE = "intake"
+
+router = APIRouter(tags=["requester actions"])
+
+Message = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
+Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2_000)]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ReplyBody(_Body):
+    body: Message
+
+
+class ReopenBody(_Body):
+    reason: Note = ""
+
+
+class RatingBody(_Body):
+    score: int = Field(ge=1, le=5)
+    comment: Note = ""
+
+
+class ActionAccepted(BaseModel):
+    """The fact the action caused, stored and on its way to the agents."""
+
+    ticket_id: str
+    event_id: str
+    type: str
+    status: str
+    links: dict[str, str]
+
+
+@router.post("/tickets/{ticket_id}/replies", status_code=202, response_model=ActionAccepted)
+async def post_reply(ticket_id: str, body: ReplyBody, request: Request, response: Response):
+    """Send the agents a message; it answers a request for information and resumes the clock."""
+    result = await act(_db(request), ticket_id, lambda t: requester_rules.reply(t, body.body))
+    return _accepted(response, *result)
+
+
+@router.post("/tickets/{ticket_id}/reopen", status_code=202, response_model=ActionAccepted)
+async def post_reopen(ticket_id: str, request: Request, response: Response, body: ReopenBody | None = None):
+    """Reopen a resolved ticket within the window after its resolution: back to the tier that resolved it."""
+    window = timedelta(seconds=request.app.state.settings.reopen_window_s)
+    reason = body.reason if body else ""
+    result = await act(
+        _db(request), ticket_id, lambda t: requester_rules.reopen(t, reason, now=utcnow(), window=window)
+    )
+    return _accepted(response, *result)
+
+
+@router.post("/tickets/{ticket_id}/rating", status_code=202, response_model=ActionAccepted)
+async def post_rating(ticket_id: str, body: RatingBody, request: Request, response: Response):
+    """Rate the resolution (1 to 5, with a comment); once per resolution."""
+    result = await act(_db(request), ticket_id, lambda t: requester_rules.rate(t, body.score, body.comment))
+    return _accepted(response, *result)
+
+
+async def act(
+    db: Database, ticket_id: str, decide: Callable[[IntakeTicket], Payload]
+) -> tuple[IntakeTicket, Envelope]:
+    """Decide a requester action on the locked ticket, apply its fact to the view, stage it; one commit."""
+    async with db.unit_of_work() as session:
+        ticket = await locked_ticket(session, ticket_id)
+        if ticket is None:
+            raise NotFound(f"ticket {ticket_id} not found")
+        event = stage(session, ticket, decide(ticket))
+    return ticket, event
+
+
+async def locked_ticket(session: AsyncSession, ticket_id: str) -> IntakeTicket | None:
+    """The ticket, locked until commit where the database can (SQLite's writer lock already serialises)."""
+    query = select(IntakeTicket).where(IntakeTicket.id == ticket_id).with_for_update()
+    return (await session.exec(query)).first()
+
+
+def stage(session: AsyncSession, ticket: IntakeTicket, payload: Payload) -> Envelope:
+    """Apply a requester-side fact to the view now and put it in the outbox, in the caller's transaction."""
+    event = new_event(SOURCE, payload)
+    for field, value in _changes(ticket, event).items():
+        setattr(ticket, field, value)
+    ticket.updated_at = utcnow()
+    add_to_outbox(session, TICKETS_EVENTS, event)
+    return event
+
+
+def _changes(ticket: IntakeTicket, event: Envelope) -> dict[str, Any]:
+    changes = {
+        **domain.view_changes(event.type, event.data, ticket.status),
+        **requester_rules.follow_up_changes(ticket, event.data, event.time),
+    }
+    if event.type == "ticket.rated":
+        changes["rated_resolution"] = requester_rules.current_resolution(ticket)
+    return changes
+
+
+def _accepted(response: Response, ticket: IntakeTicket, event: Envelope) -> ActionAccepted:
+    location = f"/tickets/{ticket.id}"
+    response.headers["Location"] = location
+    return ActionAccepted(
+        ticket_id=ticket.id, event_id=event.id, type=event.type, status=ticket.status, links={"ticket": location}
+    )
+
+
+def _db(request: Request) -> Database:
+    return request.app.state.db

@@ -1,0 +1,141 @@
+"""The rules of what a requester may do after submitting: reply, reopen, rate; and auto-close.
+
+Plain Python; no framework, no I/O. Each verb checks the ticket as intake sees it and
+returns the fact it causes, or raises the broken rule (409 with the reason).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from shared.errors import Conflict
+from shared.lifecycle import Action, IllegalTransition, Status, next_status
+from shared.messages import tickets as ev
+from shared.messages.common import Payload
+from shared.topics import TIER_TOPICS
+
+CLOSED_REASON = "the ticket is closed; submit a new ticket"
+
+
+class CannotReply(Conflict):
+    """A reply to a ticket that is no longer worked."""
+
+
+class CannotReopen(Conflict):
+    """A reopen of a ticket that is not resolved."""
+
+
+class ReopenWindowPassed(Conflict):
+    """A reopen after the window that follows the resolution."""
+
+
+class CannotRate(Conflict):
+    """A rating of a ticket that is not resolved yet."""
+
+
+class AlreadyRated(Conflict):
+    """A second rating of the same resolution."""
+
+
+class TicketState(Protocol):
+    """What the rules read of a ticket (intake's IntakeTicket has these fields)."""
+
+    id: str
+    status: str
+    level: int | None
+    resolved_at: datetime | None
+    resolution_count: int
+    rated_resolution: int
+    tiers_visited: list
+
+
+def reply(ticket: TicketState, body: str) -> ev.RequesterReplied:
+    """A message to the agents; it answers a pending question and resumes the clock."""
+    status = Status(ticket.status)
+    if status == Status.RESOLVED:
+        raise CannotReply("the ticket is resolved: reopen it to tell us the problem is back")
+    if status == Status.CLOSED:
+        raise CannotReply(CLOSED_REASON)
+    next_status(status, Action.REQUESTER_REPLY)
+    return ev.RequesterReplied(ticket_id=ticket.id, body=body)
+
+
+def reopen(ticket: TicketState, reason: str, *, now: datetime, window: timedelta) -> ev.TicketReopened:
+    """Back to the tier that resolved it (tier 1 after a level-0 resolution), within `window` of the resolution."""
+    status = Status(ticket.status)
+    try:
+        next_status(status, Action.REOPEN)
+    except IllegalTransition as exc:
+        if status == Status.CLOSED:
+            raise CannotReopen(CLOSED_REASON) from exc
+        now_is = status.value.replace("_", " ")
+        raise CannotReopen(f"the ticket is not resolved (it is {now_is}): reply to it instead") from exc
+    resolved_at = ticket.resolved_at or now
+    if now > resolved_at + window:
+        raise ReopenWindowPassed(
+            f"the ticket was resolved on {resolved_at:%Y-%m-%d %H:%M} UTC and can be reopened only within "
+            f"{human_duration(window)} of its resolution; submit a new ticket"
+        )
+    return ev.TicketReopened(ticket_id=ticket.id, tier=reopen_tier(ticket.level), reason=reason)
+
+
+def reopen_tier(level: int | None) -> int:
+    """The tier a reopened ticket goes back to: the one that resolved it, or tier 1 after self-service."""
+    return level if level in TIER_TOPICS else 1
+
+
+def rate(ticket: TicketState, score: int, comment: str) -> ev.TicketRated:
+    """The requester's satisfaction with this resolution, with the tiers the ticket went through."""
+    status = Status(ticket.status)
+    if status not in (Status.RESOLVED, Status.CLOSED):
+        raise CannotRate("the ticket is not resolved yet: rate it once it is")
+    if ticket.rated_resolution >= current_resolution(ticket):
+        raise AlreadyRated("this resolution was already rated; a ticket is rated once per resolution")
+    return ev.TicketRated(ticket_id=ticket.id, score=score, comment=comment, tiers=list(ticket.tiers_visited))
+
+
+def current_resolution(ticket: TicketState) -> int:
+    """The number of the ticket's latest resolution (1 for a resolved ticket projected before counting)."""
+    return max(ticket.resolution_count, 1)
+
+
+def auto_close_due(ticket: TicketState, *, now: datetime, grace: timedelta) -> bool:
+    """Whether a resolved ticket has waited out its grace period without being reopened."""
+    return ticket.status == Status.RESOLVED and ticket.resolved_at is not None and now >= ticket.resolved_at + grace
+
+
+def auto_close(ticket: TicketState) -> ev.TicketClosed:
+    """The automatic close of a resolved ticket after its grace period."""
+    next_status(Status(ticket.status), Action.CLOSE)
+    return ev.TicketClosed(ticket_id=ticket.id, reason="automatic")
+
+
+def follow_up_changes(ticket: TicketState, data: Payload, at: datetime) -> dict[str, Any]:
+    """What the rules above need to remember of a fact: resolutions and the tiers visited."""
+    match data:
+        case ev.TicketResolved():
+            return {"resolved_at": at, "resolution_count": ticket.resolution_count + 1}
+        case ev.TicketReopened():
+            return {"resolved_at": None, **_visit(ticket, data.tier)}
+        case ev.TicketRouted():
+            return _visit(ticket, data.tier)
+        case ev.TicketEscalated():
+            return _visit(ticket, data.to_tier)
+    return {}
+
+
+def _visit(ticket: TicketState, tier: int | None) -> dict[str, Any]:
+    if tier is None or tier in ticket.tiers_visited:
+        return {}
+    return {"tiers_visited": [*ticket.tiers_visited, tier]}
+
+
+def human_duration(span: timedelta) -> str:
+    """A duration in the largest whole unit that fits: "7 days", "36 hours", "90 seconds"."""
+    seconds = int(span.total_seconds())
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            n = seconds // size
+            return f"{n} {unit}{'s' if n != 1 else ''}"
+    return f"{seconds} second{'s' if seconds != 1 else ''}"

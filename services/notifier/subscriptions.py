@@ -1,0 +1,84 @@
+"""Webhook subscriptions per organization: created, listed, deleted."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+
+from sqlalchemy import update
+from sqlmodel import col, select
+
+from shared.db import Database
+
+from services.notifier import fanout
+from services.notifier.domain import DeliveryStatus
+from services.notifier.models import Delivery, Subscription
+from services.notifier.targets import TargetPolicy, check_target
+
+SECRET_BYTES = 32
+
+
+class UnknownEventTypes(ValueError):
+    """A subscription asked for types that do not exist or that requesters never see: 422."""
+
+
+async def create(
+    db: Database,
+    *,
+    url: str,
+    organization: str,
+    events: list[str],
+    secret: str | None,
+    description: str | None,
+    policy: TargetPolicy,
+) -> Subscription:
+    """Check the target and the types, then store the subscription (a secret is made if none is given)."""
+    if unknown := fanout.unknown_types(events):
+        raise UnknownEventTypes(
+            f"unknown or agent-only event types: {', '.join(unknown)}; "
+            f"allowed: {', '.join(fanout.REQUESTER_VISIBLE_TYPES)}"
+        )
+    await check_target(url, policy)
+    subscription = Subscription(
+        id=str(uuid.uuid4()),
+        organization=organization,
+        url=url,
+        events=list(dict.fromkeys(events)),
+        secret=secret or secrets.token_urlsafe(SECRET_BYTES),
+        description=description,
+    )
+    async with db.unit_of_work() as session:
+        session.add(subscription)
+    return subscription
+
+
+async def list_for(db: Database, *, organization: str | None) -> list[Subscription]:
+    """The subscriptions, oldest first, of one organization or of all."""
+    query = select(Subscription).order_by(col(Subscription.created_at), col(Subscription.id))
+    if organization is not None:
+        query = query.where(Subscription.organization == organization)
+    async with db.read() as session:
+        return list((await session.exec(query)).all())
+
+
+async def delete(db: Database, *, subscription_id: str) -> bool:
+    """Remove a subscription and cancel its pending deliveries; False if it did not exist."""
+    async with db.unit_of_work() as session:
+        subscription = await session.get(Subscription, subscription_id)
+        if subscription is None:
+            return False
+        await session.delete(subscription)
+        await session.exec(
+            update(Delivery)
+            .where(Delivery.subscription_id == subscription_id, Delivery.status == DeliveryStatus.PENDING)
+            .values(status=DeliveryStatus.CANCELLED, last_error="subscription deleted")
+        )
+    return True
+
+
+async def secret_of(db: Database, *, subscription_id: str) -> str | None:
+    """The signing secret of a subscription; None once it is deleted."""
+    async with db.read() as session:
+        subscription = await session.get(Subscription, subscription_id)
+    return subscription.secret if subscription else None
+

@@ -1,0 +1,36 @@
+"""`escalier bench` against the session's system: a short run whose report is complete and loses nothing.
+
+No timing assertions: the figures depend on the machine and on whatever else runs on it.
+"""
+
+from __future__ import annotations
+
+import json
+
+from escalier_cli.main import main
+
+SERVICES = ("intake", "triage", "tier1", "tier2", "tier3", "notifier")
+
+
+def test_a_short_bench_routes_and_notifies_every_accepted_ticket(system, kafka_bootstrap, tmp_path):
+    out = tmp_path / "bench.json"
+    argv = ["bench", "--tickets", "30", "--concurrency", "4", "--requesters", "7", "--agents", "1",
+            "--bus-rate", "200", "--settle", "0", "--idle-window", "1", "--bootstrap", kafka_bootstrap, "--json", str(out)]
+    argv += [f"--url={name}={url}" for name, url in system.urls().items()]
+    argv += [f"--pid={name}={svc.process.pid}" for name, svc in system.services.items()]
+
+    assert main(argv) == 0
+
+    report = json.loads(out.read_text())
+    assert report["intake"]["accepted"] == 30 and report["intake"]["refused"] == {}
+    assert report["pipeline"]["routed"] == 30 and report["pipeline"]["lost_count"] == 0
+    assert report["pipeline"]["notified"] == 30
+    assert set(report["pipeline"]["to_queued_ms"]) >= {"n", "p50", "p95", "p99", "max"}
+    assert report["reference_http"]["accepted"] == 30
+    assert report["reference_bus"]["received"] == report["reference_bus"]["messages"] > 0
+    for name in SERVICES:
+        assert report["processes"][name]["cpu_s"] is not None and report["processes"][name]["peak_rss_mb"] > 0
+        assert report["idle_rss_mb"][name] > 0
+    assert {t["target"] for t in report["targets"]} >= {"nothing lost", "service idle RSS"}
+    assert sum(second["routed"] for second in report["timeline"]) == 30
+    assert not [answer for answer in report["agents"]["answers"] if answer.startswith("error")]

@@ -1,0 +1,117 @@
+"""Requester actions and the auto-close sweep against real databases: one transaction, one event."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import orjson
+import pytest
+from sqlmodel import col, select
+
+from shared.db import Database, utcnow
+from shared.messages import new_event
+from shared.messages.tickets import TicketResolved
+from shared.messaging.inbox import InboxEntry
+from shared.messaging.outbox import OutboxMessage
+from shared.sla.contracts import Contracts
+
+from services.intake import requester_rules
+from services.intake.auto_close import AutoCloser
+from services.intake.handlers import apply_ticket_event
+from services.intake.models import MODELS, IntakeTicket
+from services.intake.requester_actions import act
+from services.intake.settings import IntakeSettings
+
+WEEK = timedelta(days=7)
+
+
+@pytest.fixture
+async def db(database_url):
+    database = Database(database_url)
+    await database.create_tables([*MODELS, OutboxMessage, InboxEntry])
+    yield database
+    await database.dispose()
+
+
+async def resolved_ticket(db: Database, *, days_ago: float, level: int = 2, tiers=(1, 2)) -> str:
+    ticket_id = str(uuid.uuid4())
+    async with db.unit_of_work() as session:
+        session.add(IntakeTicket(
+            id=ticket_id, title="t", description="d", requester_email="ann@acme.example", requester_name="Ann",
+            language="en", organization="acme", impact="low", urgency="low", status="resolved", level=level,
+            tier=level or 1, resolved_at=utcnow() - timedelta(days=days_ago), resolution_count=1,
+            tiers_visited=list(tiers),
+        ))
+    return ticket_id
+
+
+async def events_of(db: Database, ticket_id: str) -> list[tuple[str, dict]]:
+    async with db.read() as session:
+        rows = (await session.exec(
+            select(OutboxMessage).where(OutboxMessage.key == ticket_id.encode()).order_by(col(OutboxMessage.id))
+        )).all()
+    return [(dict(r.headers)["ce_type"], orjson.loads(r.value)) for r in rows]
+
+
+async def view(db: Database, ticket_id: str) -> IntakeTicket:
+    async with db.read() as session:
+        return await session.get(IntakeTicket, ticket_id)
+
+
+async def test_a_reopen_stages_one_event_for_the_resolving_tier_and_a_second_is_refused(db):
+    ticket_id = await resolved_ticket(db, days_ago=1)
+    reopen = lambda t: requester_rules.reopen(t, "back again", now=utcnow(), window=WEEK)  # noqa: E731
+
+    await act(db, ticket_id, reopen)
+    with pytest.raises(requester_rules.CannotReopen):
+        await act(db, ticket_id, reopen)
+
+    assert await events_of(db, ticket_id) == [
+        ("ticket.reopened", {"ticket_id": ticket_id, "tier": 2, "reason": "back again"})
+    ]
+    ticket = await view(db, ticket_id)
+    assert (ticket.status, ticket.level, ticket.resolved_at) == ("in_progress", None, None)
+
+
+async def test_a_reopen_after_the_window_is_refused_and_stages_nothing(db):
+    ticket_id = await resolved_ticket(db, days_ago=8)
+    with pytest.raises(requester_rules.ReopenWindowPassed):
+        await act(db, ticket_id, lambda t: requester_rules.reopen(t, "", now=utcnow(), window=WEEK))
+    assert await events_of(db, ticket_id) == []
+    assert (await view(db, ticket_id)).status == "resolved"
+
+
+async def test_a_rating_is_taken_once_per_resolution(db):
+    ticket_id = await resolved_ticket(db, days_ago=0, tiers=(1, 2, 3), level=3)
+    rate = lambda t: requester_rules.rate(t, 5, "great")  # noqa: E731
+    await act(db, ticket_id, rate)
+    with pytest.raises(requester_rules.AlreadyRated):
+        await act(db, ticket_id, rate)
+    assert await events_of(db, ticket_id) == [
+        ("ticket.rated", {"ticket_id": ticket_id, "score": 5, "comment": "great", "tiers": [1, 2, 3]})
+    ]
+
+
+async def test_the_sweep_closes_each_ticket_past_its_grace_period_once(db):
+    old = await resolved_ticket(db, days_ago=4)
+    recent = await resolved_ticket(db, days_ago=1)
+    closer = AutoCloser(db, IntakeSettings(auto_close_after_s=3 * 86400), batch_size=1)
+
+    assert await closer.sweep_once() >= 1
+    assert await closer.sweep_once() == 0  # a second sweep (or a restart) sends nothing again
+
+    assert await events_of(db, old) == [("ticket.closed", {"ticket_id": old, "reason": "automatic"})]
+    assert (await view(db, old)).status == "closed"
+    assert await events_of(db, recent) == []
+    assert await closer.sweep_once(now=utcnow() + timedelta(days=3)) >= 1
+    assert [t for t, _ in await events_of(db, recent)] == ["ticket.closed"]
+
+
+async def test_each_resolution_projected_from_the_bus_is_counted_and_timed(db):
+    ticket_id = await resolved_ticket(db, days_ago=0)
+    event = new_event("tier2", TicketResolved(ticket_id=ticket_id, level=2, resolution="again"))
+    async with db.unit_of_work() as session:
+        await apply_ticket_event(session, event, contracts=Contracts.load(None))
+    ticket = await view(db, ticket_id)
+    assert (ticket.resolution_count, ticket.resolved_at) == (2, event.time)
