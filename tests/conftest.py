@@ -121,9 +121,11 @@ def system(kafka_bootstrap, tmp_path_factory, smtp_server) -> Iterator[System]:
             "ESCALIER_SLA_CONTRACTS_FILE": str(Path(__file__).parent / "data" / "contracts.yaml"),
             "ESCALIER_ENV": "test",
             "ESCALIER_JWT_SECRET": TEST_JWT_SECRET,
-            # Room for every test's submissions, and a burst small enough to prove the limit.
-            "ESCALIER_INTAKE_RATE_PER_REQUESTER_PER_MINUTE": "600",
-            "ESCALIER_INTAKE_BURST_PER_REQUESTER": "40",
+            # Room for every test's submissions (the limiter itself is unit-tested).
+            "ESCALIER_INTAKE_RATE_PER_REQUESTER_PER_MINUTE": "60000",
+            "ESCALIER_INTAKE_BURST_PER_REQUESTER": "2000",
+            "ESCALIER_INTAKE_RATE_PER_ORGANIZATION_PER_MINUTE": "60000",
+            "ESCALIER_INTAKE_BURST_PER_ORGANIZATION": "5000",
             **NOTIFIER_TEST_ENV,
             "ESCALIER_NOTIFIER_SMTP_PORT": str(smtp_server.port),
         },

@@ -15,12 +15,6 @@ pytestmark = pytest.mark.e2e
 FRENCH_REQUESTER = {"email": "chloe@acme.example", "name": "Chloé", "language": "fr"}
 
 
-@pytest.fixture
-async def http():
-    async with httpx.AsyncClient(timeout=10) as client:
-        yield client
-
-
 def url(system, service: str, path: str) -> str:
     return f"{system.services[service].url}{path}"
 

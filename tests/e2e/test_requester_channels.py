@@ -24,12 +24,6 @@ SUBSCRIPTION_SECRET = "subscription-secret-for-tests"
 INTERNAL_NOTE = "The CFO's laptop is in the blast radius"
 
 
-@pytest.fixture
-async def http():
-    async with httpx.AsyncClient(timeout=10) as client:
-        yield client
-
-
 def url(system, service: str, path: str) -> str:
     return f"{system.services[service].url}{path}"
 

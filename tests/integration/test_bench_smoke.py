@@ -8,11 +8,13 @@ from __future__ import annotations
 import json
 
 from escalier_cli.main import main
+from tests.helpers import TEST_JWT_SECRET
 
 SERVICES = ("intake", "triage", "tier1", "tier2", "tier3", "notifier")
 
 
-def test_a_short_bench_routes_and_notifies_every_accepted_ticket(system, kafka_bootstrap, tmp_path):
+def test_a_short_bench_routes_and_notifies_every_accepted_ticket(system, kafka_bootstrap, tmp_path, monkeypatch):
+    monkeypatch.setenv("ESCALIER_JWT_SECRET", TEST_JWT_SECRET)  # the bench signs its tokens as the system expects
     out = tmp_path / "bench.json"
     argv = ["bench", "--tickets", "30", "--concurrency", "4", "--requesters", "7", "--agents", "1",
             "--bus-rate", "200", "--settle", "0", "--idle-window", "1", "--bootstrap", kafka_bootstrap, "--json", str(out)]
