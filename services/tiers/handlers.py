@@ -71,9 +71,11 @@ def _store(row: TierTicket, item: WorkItem) -> None:
     row.updated_at = item.now
 
 
-def _stage(session: AsyncSession, tier: Tier, events: list[Payload]) -> None:
+def _stage(session: AsyncSession, tier: Tier, events: list[Payload], *, time: datetime) -> None:
+    # Stamped with the instant the work item decided them, so that every clock downstream
+    # (intake's view, the next tier) starts and pauses exactly where this tier's did.
     for payload in events:
-        event = new_event(tier.source, payload)
+        event = new_event(tier.source, payload, time=time)
         if isinstance(payload, TicketEscalated):
             add_handoff(session, event, tier_topic(payload.to_tier))
         else:
@@ -91,11 +93,12 @@ async def act(tier: Tier, ticket_id: str, principal: Principal, verb: Callable[[
     """Apply an agent's action to a ticket held here and stage the events it causes."""
     async with tier.db.unit_of_work() as session:
         row = _visible(await session.get(TierTicket, ticket_id), tier, ticket_id, principal)
-        item = _item(row, tier, utcnow())
+        now = utcnow()
+        item = _item(row, tier, now)
         events = verb(item)
         item.record(events)
         _store(row, item)
-        _stage(session, tier, events)
+        _stage(session, tier, events, time=now)
     return row
 
 
@@ -105,10 +108,11 @@ async def fire_due_alarms(tier: Tier, ticket_id: str) -> list[Payload]:
         row = await session.get(TierTicket, ticket_id)
         if row is None or row.next_alarm_at is None:
             return []
-        item = _item(row, tier, utcnow())
+        now = utcnow()
+        item = _item(row, tier, now)
         events = item.tick()
         _store(row, item)
-        _stage(session, tier, events)
+        _stage(session, tier, events, time=now)
     return events
 
 

@@ -41,8 +41,10 @@ class Envelope(Generic[P]):
         return self.subject.encode()
 
 
-def new_event(source: str, data: P, *, subject: str | None = None, event_id: str | None = None) -> Envelope[P]:
-    """Wrap a payload in a fresh envelope; the subject defaults to its ticket or article id."""
+def new_event(
+    source: str, data: P, *, subject: str | None = None, event_id: str | None = None, time: datetime | None = None
+) -> Envelope[P]:
+    """Wrap a payload in a fresh envelope; the subject defaults to its ticket or article id, the time to now."""
     from shared.messages.registry import TYPE_OF
 
     subject = subject or getattr(data, "ticket_id", None) or getattr(data, "article_id")
@@ -50,7 +52,7 @@ def new_event(source: str, data: P, *, subject: str | None = None, event_id: str
         id=event_id or str(uuid.uuid4()),
         source=f"/escalier/{source}",
         type=TYPE_OF[type(data)],
-        time=datetime.now(UTC),
+        time=time or datetime.now(UTC),
         subject=subject,
         data=data,
     )
