@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import Request
+from typing import Annotated
+
+from fastapi import Depends, Request
 
 from shared.auth import Permissions, Principal, Role
 from shared.errors import Forbidden
@@ -29,3 +31,14 @@ def check_submitter(principal: Principal, *, organization: str, requester_email:
 def rate_limit(request: Request, principal: Principal) -> None:
     """Spend one request of the caller's and of their organization's allowance (429 when spent)."""
     request.app.state.limits.check(requester=principal.sub, organization=principal.org or "-")
+
+
+def _acting_requester(
+    request: Request, principal: Annotated[Principal, PERMISSIONS.require("act on tickets as their requester")]
+) -> Principal:
+    rate_limit(request, principal)
+    return principal
+
+
+# A requester (or their admin) replying, reopening, rating or resolving: one request of their allowance.
+ActingRequester = Annotated[Principal, Depends(_acting_requester)]

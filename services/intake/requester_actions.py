@@ -17,15 +17,17 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from shared.auth import Principal
 from shared.db import Database, utcnow
-from shared.errors import NotFound
 from shared.messages import Envelope, new_event
 from shared.messages.common import Payload
 from shared.messaging.outbox import add_to_outbox
 from shared.topics import TICKETS_EVENTS
 
 from services.intake import domain, requester_rules
+from services.intake.handlers import visible
 from services.intake.models import IntakeTicket
+from services.intake.permissions import ActingRequester as Requester
 
 SOURCE = "intake"
 
@@ -63,38 +65,41 @@ class ActionAccepted(BaseModel):
 
 
 @router.post("/tickets/{ticket_id}/replies", status_code=202, response_model=ActionAccepted)
-async def post_reply(ticket_id: str, body: ReplyBody, request: Request, response: Response):
+async def post_reply(ticket_id: str, body: ReplyBody, request: Request, response: Response, principal: Requester):
     """Send the agents a message; it answers a request for information and resumes the clock."""
-    result = await act(_db(request), ticket_id, lambda t: requester_rules.reply(t, body.body))
+    result = await act(_db(request), ticket_id, principal, lambda t: requester_rules.reply(t, body.body))
     return _accepted(response, *result)
 
 
 @router.post("/tickets/{ticket_id}/reopen", status_code=202, response_model=ActionAccepted)
-async def post_reopen(ticket_id: str, request: Request, response: Response, body: ReopenBody | None = None):
+async def post_reopen(
+    ticket_id: str, request: Request, response: Response, principal: Requester, body: ReopenBody | None = None
+):
     """Reopen a resolved ticket within the window after its resolution: back to the tier that resolved it."""
     window = timedelta(seconds=request.app.state.settings.reopen_window_s)
     reason = body.reason if body else ""
     result = await act(
-        _db(request), ticket_id, lambda t: requester_rules.reopen(t, reason, now=utcnow(), window=window)
+        _db(request), ticket_id, principal, lambda t: requester_rules.reopen(t, reason, now=utcnow(), window=window)
     )
     return _accepted(response, *result)
 
 
 @router.post("/tickets/{ticket_id}/rating", status_code=202, response_model=ActionAccepted)
-async def post_rating(ticket_id: str, body: RatingBody, request: Request, response: Response):
+async def post_rating(ticket_id: str, body: RatingBody, request: Request, response: Response, principal: Requester):
     """Rate the resolution (1 to 5, with a comment); once per resolution."""
-    result = await act(_db(request), ticket_id, lambda t: requester_rules.rate(t, body.score, body.comment))
+    result = await act(_db(request), ticket_id, principal, lambda t: requester_rules.rate(t, body.score, body.comment))
     return _accepted(response, *result)
 
 
 async def act(
-    db: Database, ticket_id: str, decide: Callable[[IntakeTicket], Payload]
+    db: Database, ticket_id: str, principal: Principal, decide: Callable[[IntakeTicket], Payload]
 ) -> tuple[IntakeTicket, Envelope]:
-    """Decide a requester action on the locked ticket, apply its fact to the view, stage it; one commit."""
+    """Decide a requester action on the locked ticket, apply its fact to the view, stage it; one commit.
+
+    Only the ticket's requester (or their organization's admin) may act; anyone else gets 404.
+    """
     async with db.unit_of_work() as session:
-        ticket = await locked_ticket(session, ticket_id)
-        if ticket is None:
-            raise NotFound(f"ticket {ticket_id} not found")
+        ticket = visible(await locked_ticket(session, ticket_id), ticket_id, principal)
         event = stage(session, ticket, decide(ticket))
     return ticket, event
 

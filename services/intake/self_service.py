@@ -11,15 +11,17 @@ from typing import Annotated
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
+from shared.auth import Principal
 from shared.db import Database, utcnow
-from shared.errors import NotFound
 from shared.lifecycle import Action, Status, next_status
 from shared.messages import new_event
 from shared.messages.tickets import TicketResolved
 from shared.messaging.outbox import add_to_outbox
 from shared.topics import TICKETS_EVENTS
 
+from services.intake.handlers import visible
 from services.intake.models import IntakeTicket
+from services.intake.permissions import ActingRequester as Requester
 
 SOURCE = "intake"
 
@@ -44,18 +46,18 @@ class SelfResolved(BaseModel):
 
 
 @router.post("/tickets/{ticket_id}/self-resolve", response_model=SelfResolved)
-async def self_resolve(ticket_id: str, body: SelfResolve, request: Request) -> SelfResolved:
+async def self_resolve(ticket_id: str, body: SelfResolve, request: Request, principal: Requester) -> SelfResolved:
     """Resolve the ticket at level 0 with the article that helped; 409 if it is already resolved or closed."""
-    ticket = await resolve_with_article(request.app.state.db, ticket_id=ticket_id, article_id=body.article_id)
+    ticket = await resolve_with_article(
+        request.app.state.db, ticket_id=ticket_id, article_id=body.article_id, principal=principal
+    )
     return SelfResolved(id=ticket.id, status=ticket.status, level=0, article_id=body.article_id)
 
 
-async def resolve_with_article(db: Database, *, ticket_id: str, article_id: str) -> IntakeTicket:
+async def resolve_with_article(db: Database, *, ticket_id: str, article_id: str, principal: Principal) -> IntakeTicket:
     """Mark the ticket resolved at level 0 and stage `ticket.resolved` in the same transaction."""
     async with db.unit_of_work() as session:
-        ticket = await session.get(IntakeTicket, ticket_id)
-        if ticket is None:
-            raise NotFound(f"ticket {ticket_id} not found")
+        ticket = visible(await session.get(IntakeTicket, ticket_id), ticket_id, principal)
         # The view changes now, not when the event comes back: a second request sees it resolved.
         ticket.status = next_status(Status(ticket.status), Action.SELF_RESOLVE)
         ticket.level, ticket.updated_at = 0, utcnow()
@@ -64,7 +66,7 @@ async def resolve_with_article(db: Database, *, ticket_id: str, article_id: str)
             level=0,
             resolution=f"Resolved by the requester with knowledge-base article {article_id}.",
             article_id=article_id,
-            by=ticket.requester_email,
+            by=principal.sub,
         )
         add_to_outbox(session, TICKETS_EVENTS, new_event(SOURCE, resolved))
     return ticket

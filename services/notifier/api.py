@@ -9,10 +9,12 @@ import anyio
 from fastapi import APIRouter, Header, Query, Request, Response
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
+from shared.auth import Principal
 from shared.errors import NotFound
 
 from services.notifier import deliveries, handlers, subscriptions
 from services.notifier.domain import Channel, DeliveryStatus
+from services.notifier.permissions import PERMISSIONS, check_subscriber, scope_of
 from services.notifier.schemas import (
     DeliveryPage,
     DeliveryView,
@@ -34,14 +36,19 @@ LastEventIdHeader = Annotated[int | None, Header(alias="Last-Event-ID", ge=0)]
 LastEventIdQuery = Annotated[int | None, Query(ge=0, description="resume point when the header cannot be set")]
 Limit = Annotated[int, Query(ge=1, le=200)]
 Offset = Annotated[int, Query(ge=0)]
+Subscriber = Annotated[Principal, PERMISSIONS.require("manage subscriptions")]
 
 
 @router.get("/tickets/{ticket_id}/stream", response_class=EventSourceResponse, responses=_SSE)
 async def ticket_stream(
-    ticket_id: str, request: Request, header_id: LastEventIdHeader = None, last_event_id: LastEventIdQuery = None
+    ticket_id: str,
+    request: Request,
+    principal: Annotated[Principal, PERMISSIONS.require("follow tickets")],
+    header_id: LastEventIdHeader = None,
+    last_event_id: LastEventIdQuery = None,
 ):
     """A ticket's public events from the start (or after Last-Event-ID), then live."""
-    await handlers.require_ticket(request.app.state.db, ticket_id=ticket_id)
+    await handlers.require_ticket(request.app.state.db, ticket_id=ticket_id, principal=principal)
     after = _first_of(header_id, last_event_id, default=0)
     stop = anyio.Event()
     return _sse(_streams(request).follow(after=after, stop=stop, ticket_id=ticket_id), stop)
@@ -50,22 +57,25 @@ async def ticket_stream(
 @router.get("/stream", response_class=EventSourceResponse, responses=_SSE)
 async def ops_stream(
     request: Request,
+    principal: Annotated[Principal, PERMISSIONS.require("watch the event stream")],
     header_id: LastEventIdHeader = None,
     last_event_id: LastEventIdQuery = None,
     organization: Annotated[str | None, Query(max_length=100)] = None,
     types: Annotated[list[str] | None, Query(alias="type", description="repeatable")] = None,
 ):
-    """Every ticket's public events, live from now (or after Last-Event-ID; 0 replays all)."""
+    """The public events of every ticket the caller may see, live from now (or after Last-Event-ID; 0 replays all)."""
+    scope = scope_of(principal).narrowed_to(organization)
     latest = await handlers.latest_seq(request.app.state.db)
     after = _first_of(header_id, last_event_id, default=latest)
     stop = anyio.Event()
-    events = _streams(request).follow(after=after, stop=stop, organization=organization, types=types or ())
+    events = _streams(request).follow(after=after, stop=stop, organizations=scope.organizations, types=types or ())
     return _sse(events, stop)
 
 
 @router.post("/subscriptions", status_code=201, response_model=SubscriptionCreated, tags=["subscriptions"])
-async def create_subscription(body: SubscriptionCreate, request: Request, response: Response):
+async def create_subscription(body: SubscriptionCreate, request: Request, response: Response, principal: Subscriber):
     """Subscribe a public URL to an organization's requester-visible events; calls are signed with `secret`."""
+    check_subscriber(principal, body.organization)
     created = await subscriptions.create(
         request.app.state.db,
         url=str(body.url),
@@ -80,16 +90,20 @@ async def create_subscription(body: SubscriptionCreate, request: Request, respon
 
 
 @router.get("/subscriptions", response_model=list[SubscriptionView], tags=["subscriptions"])
-async def list_subscriptions(request: Request, organization: Annotated[str | None, Query(max_length=100)] = None):
-    """The subscriptions, of one organization or all; secrets are not shown."""
-    rows = await subscriptions.list_for(request.app.state.db, organization=organization)
+async def list_subscriptions(
+    request: Request, principal: Subscriber, organization: Annotated[str | None, Query(max_length=100)] = None
+):
+    """The subscriptions the caller may see, of one organization or all; secrets are not shown."""
+    scope = scope_of(principal).narrowed_to(organization)
+    rows = await subscriptions.list_for(request.app.state.db, organizations=scope.organizations)
     return [SubscriptionView.model_validate(r, from_attributes=True) for r in rows]
 
 
 @router.delete("/subscriptions/{subscription_id}", status_code=204, tags=["subscriptions"])
-async def delete_subscription(subscription_id: str, request: Request) -> Response:
+async def delete_subscription(subscription_id: str, request: Request, principal: Subscriber) -> Response:
     """Stop a subscription; its pending deliveries are cancelled."""
-    if not await subscriptions.delete(request.app.state.db, subscription_id=subscription_id):
+    organizations = scope_of(principal).organizations
+    if not await subscriptions.delete(request.app.state.db, subscription_id=subscription_id, organizations=organizations):
         raise NotFound(f"subscription {subscription_id} not found")
     return Response(status_code=204)
 
@@ -97,6 +111,7 @@ async def delete_subscription(subscription_id: str, request: Request) -> Respons
 @router.get("/deliveries", response_model=DeliveryPage)
 async def list_deliveries(
     request: Request,
+    principal: Annotated[Principal, PERMISSIONS.require("read deliveries")],
     ticket_id: Annotated[str | None, Query(max_length=100)] = None,
     status: DeliveryStatus | None = None,
     channel: Channel | None = None,
@@ -107,16 +122,18 @@ async def list_deliveries(
     """Deliveries (webhook calls and e-mails), newest first; `status=dead` is the dead-letter list."""
     rows, total = await deliveries.list_deliveries(
         request.app.state.db, ticket_id=ticket_id, status=status, channel=channel,
-        subscription_id=subscription_id, limit=limit, offset=offset,
+        subscription_id=subscription_id, limit=limit, offset=offset, scope=scope_of(principal),
     )
     items = [DeliveryView.model_validate(r, from_attributes=True) for r in rows]
     return DeliveryPage(items=items, total=total, limit=limit, offset=offset)
 
 
 @router.post("/deliveries/{delivery_id}/retry", status_code=202, response_model=DeliveryView)
-async def retry_delivery(delivery_id: int, request: Request):
+async def retry_delivery(
+    delivery_id: int, request: Request, principal: Annotated[Principal, PERMISSIONS.require("replay deliveries")]
+):
     """Replay a dead delivery: back in its lane, due now, attempts counted afresh."""
-    delivery = await deliveries.retry(request.app.state.db, delivery_id=delivery_id)
+    delivery = await deliveries.retry(request.app.state.db, delivery_id=delivery_id, scope=scope_of(principal))
     return DeliveryView.model_validate(delivery, from_attributes=True)
 
 

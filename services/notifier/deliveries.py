@@ -14,7 +14,12 @@ from shared.errors import Conflict, NotFound
 
 from services.notifier.domain import DeliveryStatus, FailureOutcome
 from services.notifier.handlers import NEW_DELIVERIES
-from services.notifier.models import Delivery
+from services.notifier.models import Delivery, NotifierTicket
+from services.notifier.permissions import Scope
+
+EVERYTHING = Scope(None, internal=True)
+# Deliveries only staff may see: alerts e-mailed to an organization's escalation contact.
+INTERNAL_TARGETS = ("email:alert",)
 
 _MAX_ERROR_CHARS = 1000
 
@@ -38,9 +43,10 @@ async def list_deliveries(
     subscription_id: str | None = None,
     limit: int,
     offset: int,
+    scope: Scope = EVERYTHING,
 ) -> tuple[list[Delivery], int]:
-    """A page of deliveries, newest first, and how many match in all."""
-    filters = [
+    """A page of the deliveries in `scope`, newest first, and how many match in all."""
+    filters = [*_within(scope)] + [
         column == value
         for column, value in (
             (Delivery.ticket_id, ticket_id),
@@ -122,10 +128,11 @@ async def mark_failed(db: Database, *, delivery_id: int, error: str, outcome: Fa
     )
 
 
-async def retry(db: Database, *, delivery_id: int) -> Delivery:
+async def retry(db: Database, *, delivery_id: int, scope: Scope = EVERYTHING) -> Delivery:
     """Put a dead delivery back in its lane, due now, with its attempts counted afresh."""
     async with db.unit_of_work() as session:
-        delivery = await session.get(Delivery, delivery_id)
+        query = select(Delivery).where(col(Delivery.id) == delivery_id, *_within(scope))
+        delivery = (await session.exec(query)).first()
         if delivery is None:
             raise NotFound(f"delivery {delivery_id} not found")
         if delivery.status != DeliveryStatus.DEAD:
@@ -135,6 +142,17 @@ async def retry(db: Database, *, delivery_id: int) -> Delivery:
         delivery.next_attempt_at = utcnow()
         session.info[NEW_DELIVERIES] = True
     return delivery
+
+
+def _within(scope: Scope) -> list:
+    """The conditions that keep a query to the deliveries a scope sees."""
+    conditions = []
+    if scope.organizations is not None:
+        of_organizations = select(NotifierTicket.id).where(col(NotifierTicket.organization).in_(scope.organizations))
+        conditions.append(col(Delivery.ticket_id).in_(of_organizations))
+    if not scope.internal:
+        conditions.append(col(Delivery.target).not_in(INTERNAL_TARGETS))
+    return conditions
 
 
 async def _update_pending(db: Database, delivery_id: int, **values) -> None:

@@ -8,6 +8,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from shared.auth import Principal
 from shared.db import Database
 from shared.errors import NotFound
 from shared.messages import Envelope, is_public
@@ -122,11 +123,11 @@ def committed_changes(session: AsyncSession) -> tuple[bool, bool]:
     return bool(session.info.pop(NEW_STREAM_EVENTS, False)), bool(session.info.pop(NEW_DELIVERIES, False))
 
 
-async def require_ticket(db: Database, *, ticket_id: str) -> NotifierTicket:
-    """The ticket, or NotFound."""
+async def require_ticket(db: Database, *, ticket_id: str, principal: Principal) -> NotifierTicket:
+    """The ticket, or NotFound if it is unknown here or not the caller's to see."""
     async with db.read() as session:
         ticket = await session.get(NotifierTicket, ticket_id)
-    if ticket is None:
+    if ticket is None or not principal.sees_ticket(organization=ticket.organization, requester=ticket.requester_email):
         raise NotFound(f"ticket {ticket_id} not found")
     return ticket
 
@@ -137,15 +138,15 @@ async def stream_events_after(
     after: int,
     limit: int,
     ticket_id: str | None = None,
-    organization: str | None = None,
+    organizations: Collection[str] | None = None,
     types: Collection[str] = (),
 ) -> list[StreamEvent]:
-    """Stream events with seq > after, oldest first, matching every given filter."""
+    """Stream events with seq > after, oldest first, matching every given filter (organizations None: all)."""
     query = select(StreamEvent).where(col(StreamEvent.seq) > after)
     if ticket_id is not None:
         query = query.where(StreamEvent.ticket_id == ticket_id)
-    if organization is not None:
-        query = query.where(StreamEvent.organization == organization)
+    if organizations is not None:
+        query = query.where(col(StreamEvent.organization).in_(organizations))
     if types:
         query = query.where(col(StreamEvent.type).in_(types))
     async with db.read() as session:

@@ -20,7 +20,7 @@ from services.notifier.models import MODELS
 from services.notifier.settings import DEVELOPMENT_CALLBACK_SECRET, NotifierSettings
 from services.notifier.stream import Streams
 from services.notifier.subscribers import subscriptions as subscriptions_of
-from services.notifier.targets import TargetPolicy, TargetRefused
+from services.notifier.targets import TargetPolicy, TargetRefused, TargetUnresolvable
 from services.notifier.webhooks import WebhookSender
 
 log = logging.getLogger(__name__)
@@ -44,6 +44,7 @@ def create_app(settings: NotifierSettings) -> FastAPI:
         background=[("dispatcher", dispatcher.run)],
     )
     app.add_exception_handler(TargetRefused, _unprocessable("url"))
+    app.add_exception_handler(TargetUnresolvable, _unprocessable("url"))  # cannot tell whether it is public
     app.add_exception_handler(subscriptions.UnknownEventTypes, _unprocessable("events"))
     app.state.dispatcher = dispatcher
     app.state.streams = streams

@@ -44,7 +44,7 @@ class Streams:
         after: int,
         stop: anyio.Event,
         ticket_id: str | None = None,
-        organization: str | None = None,
+        organizations: Collection[str] | None = None,
         types: Collection[str] = (),
     ) -> AsyncIterator[ServerSentEvent]:
         """The matching events with seq > after, then each new one as it commits, until `stop` is set."""
@@ -55,7 +55,7 @@ class Streams:
                 committed = self._commit_waiter()
                 rows = await handlers.stream_events_after(
                     self._db, after=after, limit=self._batch_size,
-                    ticket_id=ticket_id, organization=organization, types=types,
+                    ticket_id=ticket_id, organizations=organizations, types=types,
                 )
                 for row in rows:
                     after = row.seq

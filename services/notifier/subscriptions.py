@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Collection
 
 from sqlalchemy import update
 from sqlmodel import col, select
@@ -52,20 +53,20 @@ async def create(
     return subscription
 
 
-async def list_for(db: Database, *, organization: str | None) -> list[Subscription]:
-    """The subscriptions, oldest first, of one organization or of all."""
+async def list_for(db: Database, *, organizations: Collection[str] | None) -> list[Subscription]:
+    """The subscriptions, oldest first, of these organizations (None: of all)."""
     query = select(Subscription).order_by(col(Subscription.created_at), col(Subscription.id))
-    if organization is not None:
-        query = query.where(Subscription.organization == organization)
+    if organizations is not None:
+        query = query.where(col(Subscription.organization).in_(organizations))
     async with db.read() as session:
         return list((await session.exec(query)).all())
 
 
-async def delete(db: Database, *, subscription_id: str) -> bool:
-    """Remove a subscription and cancel its pending deliveries; False if it did not exist."""
+async def delete(db: Database, *, subscription_id: str, organizations: Collection[str] | None = None) -> bool:
+    """Remove a subscription and cancel its pending deliveries; False if it did not exist (in these organizations)."""
     async with db.unit_of_work() as session:
         subscription = await session.get(Subscription, subscription_id)
-        if subscription is None:
+        if subscription is None or organizations is not None and subscription.organization not in organizations:
             return False
         await session.delete(subscription)
         await session.exec(

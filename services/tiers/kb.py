@@ -13,12 +13,13 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, FastAPI, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
 from sqlalchemy import JSON, Column, Text
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from shared.auth import Principal
 from shared.db import UTCDateTime, utcnow
 from shared.errors import NotFound
 from shared.lifecycle import Status
@@ -31,6 +32,7 @@ from shared.topics import KB_ARTICLES, TICKETS_EVENTS
 from services.tiers.handlers import Tier
 from services.tiers.kb_rules import WRITING_TIERS, TicketNotResolved, clean_tags, draft_from_ticket, next_version
 from services.tiers.models import TierTicket
+from services.tiers.permissions import PERMISSIONS, check_member
 
 
 class TierArticle(SQLModel, table=True):
@@ -51,18 +53,16 @@ class TierArticle(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
-Author = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Body = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50_000)]
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
 
 
 class ArticleCreate(BaseModel):
-    """A new article; from a resolved ticket, every field but `author` defaults from the ticket."""
+    """A new article; from a resolved ticket, every field defaults from the ticket. The author is the caller."""
 
     model_config = ConfigDict(extra="forbid")
 
-    author: Author
     title: Title | None = None
     body: Body | None = None
     language: Language | None = None
@@ -79,11 +79,10 @@ class ArticleCreate(BaseModel):
 
 
 class ArticleUpdate(BaseModel):
-    """The article's new content, whole; `version` is the one being replaced."""
+    """The article's new content, whole; `version` is the one being replaced. The author is the caller."""
 
     model_config = ConfigDict(extra="forbid")
 
-    author: Author
     title: Title
     body: Body
     language: Language
@@ -123,50 +122,61 @@ def _tier(request: Request) -> Tier:
     return request.app.state.tier
 
 
+def _writer(request: Request, principal: Annotated[Principal, PERMISSIONS.require("write articles")]) -> Principal:
+    """An engineer of this tier (or a lead): the author of what they write."""
+    check_member(principal, _tier(request).number)
+    return principal
+
+
+Writer = Annotated[Principal, Depends(_writer)]
+
+
 @router.post("/articles", status_code=201, response_model=ArticleOut)
-async def publish(body: ArticleCreate, request: Request, response: Response) -> TierArticle:
+async def publish(body: ArticleCreate, request: Request, response: Response, writer: Writer) -> TierArticle:
     """Publish an article, written here or started from a ticket resolved here."""
-    article = await publish_article(_tier(request), body)
+    article = await publish_article(_tier(request), body, author=writer.sub)
     response.headers["Location"] = f"/kb/articles/{article.article_id}"
     return article
 
 
 @router.put("/articles/{article_id}", response_model=ArticleOut)
-async def update(article_id: str, body: ArticleUpdate, request: Request) -> TierArticle:
+async def update(article_id: str, body: ArticleUpdate, request: Request, writer: Writer) -> TierArticle:
     """Replace an article's content: a new version."""
-    return await update_article(_tier(request), article_id, body)
+    return await update_article(_tier(request), article_id, body, author=writer.sub)
 
 
 @router.delete("/articles/{article_id}", response_model=ArticleOut)
 async def retire(
     article_id: str,
     request: Request,
-    author: Annotated[str, Query(min_length=1, max_length=100)],
+    writer: Writer,
     version: Annotated[int | None, Query(ge=1)] = None,
 ) -> TierArticle:
     """Retire an article: it leaves the search, stays readable marked retired."""
-    return await retire_article(_tier(request), article_id, author=author, replacing=version)
+    return await retire_article(_tier(request), article_id, author=writer.sub, replacing=version)
 
 
 @router.get("/articles", response_model=list[ArticleOut])
-async def written_here(request: Request) -> list[TierArticle]:
+async def written_here(
+    request: Request, _: Annotated[Principal, PERMISSIONS.require("read articles")]
+) -> list[TierArticle]:
     """The articles this tier wrote, most recent first."""
     async with _tier(request).db.read() as session:
         query = select(TierArticle).order_by(col(TierArticle.updated_at).desc())
         return list((await session.exec(query)).all())
 
 
-async def publish_article(tier: Tier, body: ArticleCreate) -> TierArticle:
+async def publish_article(tier: Tier, body: ArticleCreate, *, author: str) -> TierArticle:
     """Record a new article and stage `kb.article_published`."""
     async with tier.db.unit_of_work() as session:
         draft = None
         if body.from_ticket_id:
             draft = await _draft(session, tier, body.from_ticket_id, body_given=body.body is not None)
-        given = body.model_dump(exclude={"author", "from_ticket_id", "tags"}, exclude_none=True)
+        given = body.model_dump(exclude={"from_ticket_id", "tags"}, exclude_none=True)
         fields = {**(dataclasses.asdict(draft) if draft else {}), **given}
         fields["tags"] = clean_tags([*(draft.tags if draft else []), *body.tags])
         article = TierArticle(
-            article_id=f"kb-{uuid.uuid4().hex[:12]}", version=1, author=body.author,
+            article_id=f"kb-{uuid.uuid4().hex[:12]}", version=1, author=author,
             from_ticket_id=body.from_ticket_id, **fields,
         )
         session.add(article)
@@ -174,7 +184,7 @@ async def publish_article(tier: Tier, body: ArticleCreate) -> TierArticle:
     return article
 
 
-async def update_article(tier: Tier, article_id: str, body: ArticleUpdate) -> TierArticle:
+async def update_article(tier: Tier, article_id: str, body: ArticleUpdate, *, author: str) -> TierArticle:
     """Record a new version of an article and stage `kb.article_updated`."""
     async with tier.db.unit_of_work() as session:
         article = await session.get(TierArticle, article_id)
@@ -187,7 +197,7 @@ async def update_article(tier: Tier, article_id: str, body: ArticleUpdate) -> Ti
         for field, value in body.model_dump(exclude={"version"}).items():
             setattr(article, field, value)
         article.tags = clean_tags(body.tags)
-        article.version, article.status, article.updated_at = version, "published", utcnow()
+        article.version, article.status, article.author, article.updated_at = version, "published", author, utcnow()
         _stage(session, tier, ArticleUpdated, article)
     return article
 

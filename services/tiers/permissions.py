@@ -14,7 +14,8 @@ PERMISSIONS = Permissions(
         "work tickets": AGENTS,  # claim, comment, request information, resolve, escalate
         "reassign tickets": {Role.LEAD},
         "read contracts": {*AGENTS, Role.OPS},
-        "write articles": AGENTS,
+        "write articles": AGENTS,  # tier 2 and tier 3 only
+        "read articles": {*AGENTS, Role.OPS},
     }
 )
 

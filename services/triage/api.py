@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request
 
 from services.triage.domain import RuleSet
 from services.triage.handlers import Triage, dry_run
+from services.triage.permissions import PERMISSIONS
 from services.triage.schemas import ClassifyRequest, ClassifyResponse
 
 router = APIRouter(tags=["triage"])
@@ -18,9 +19,10 @@ def _triage(request: Request) -> Triage:
 
 
 TriageDep = Annotated[Triage, Depends(_triage)]
+RulesReader = PERMISSIONS.require("read the routing rules")
 
 
-@router.post("/classify", response_model=ClassifyResponse)
+@router.post("/classify", response_model=ClassifyResponse, dependencies=[RulesReader])
 async def classify_ticket(body: ClassifyRequest, triage: TriageDep) -> ClassifyResponse:
     """The decision triage would take for this ticket, the articles it would offer, and why; a dry run."""
     outcome = await dry_run(triage, **body.model_dump())
@@ -29,7 +31,7 @@ async def classify_ticket(body: ClassifyRequest, triage: TriageDep) -> ClassifyR
     )
 
 
-@router.get("/rules", response_model=RuleSet)
+@router.get("/rules", response_model=RuleSet, dependencies=[RulesReader])
 async def rules_in_force(triage: TriageDep) -> RuleSet:
     """The routing rules in force: categories with keywords and weights, overrides, priority matrix."""
     return triage.rules

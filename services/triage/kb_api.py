@@ -11,6 +11,7 @@ from shared.messages.common import Category, Language
 from services.triage import knowledge
 from services.triage.knowledge import KnowledgeBase
 from services.triage.models import KbArticle
+from services.triage.permissions import PERMISSIONS
 from services.triage.schemas import (
     ArticleCounters,
     ArticlePage,
@@ -22,6 +23,8 @@ from services.triage.schemas import (
 
 router = APIRouter(prefix="/kb", tags=["knowledge base"])
 
+Reader = PERMISSIONS.require("read the knowledge base")
+
 
 def _kb(request: Request) -> KnowledgeBase:
     return request.app.state.triage.kb
@@ -30,7 +33,7 @@ def _kb(request: Request) -> KnowledgeBase:
 KbDep = Annotated[KnowledgeBase, Depends(_kb)]
 
 
-@router.get("/search", response_model=SearchResults)
+@router.get("/search", response_model=SearchResults, dependencies=[Reader])
 async def search(
     kb: KbDep,
     q: Annotated[str, Query(min_length=1, max_length=1000)],
@@ -46,7 +49,7 @@ async def search(
     return SearchResults(query=q, language=lang, items=items)
 
 
-@router.get("/articles", response_model=ArticlePage)
+@router.get("/articles", response_model=ArticlePage, dependencies=[Reader])
 async def list_articles(
     kb: KbDep,
     lang: Language | None = None,
@@ -63,13 +66,13 @@ async def list_articles(
     return ArticlePage(items=items, total=total, limit=limit, offset=offset)
 
 
-@router.get("/articles/{article_id}", response_model=ArticleView)
+@router.get("/articles/{article_id}", response_model=ArticleView, dependencies=[Reader])
 async def read_article(article_id: str, kb: KbDep) -> ArticleView:
     """One article, counted as opened; a retired article still answers, marked retired."""
     return _view(await knowledge.open_article(kb, article_id))
 
 
-@router.get("/stats")
+@router.get("/stats", dependencies=[PERMISSIONS.require("read deflection statistics")])
 async def deflection_stats(kb: KbDep, top: Annotated[int, Query(ge=1, le=200)] = 20) -> dict:
     """How much level 0 deflects: tickets resolved with an article, and per article suggested/opened/solved."""
     return await knowledge.stats(kb, top=top)

@@ -8,10 +8,11 @@ import httpx
 import pytest
 
 from tests.e2e.test_ticket_journey import agent, queued_at, submit
-from tests.helpers import eventually
+from tests.helpers import agent_headers, eventually, requester_headers
 
 pytestmark = pytest.mark.e2e
 
+ANN = requester_headers("ann@acme.example", "acme")  # the requester of test_ticket_journey.SUBMISSION
 FRENCH_REQUESTER = {"email": "chloe@acme.example", "name": "Chloé", "language": "fr"}
 
 
@@ -57,7 +58,7 @@ async def test_self_resolving_with_an_article_resolves_at_level_0_and_leaves_tie
     before = (await http.get(url(system, "triage", f"/kb/articles/{article_id}"))).json()["stats"]["solved"]
 
     self_resolve = url(system, "intake", f"/tickets/{ticket_id}/self-resolve")
-    response = await http.post(self_resolve, json={"article_id": article_id})
+    response = await http.post(self_resolve, json={"article_id": article_id}, headers=ANN)
     assert response.status_code == 200, response.text
     assert (response.json()["status"], response.json()["level"]) == ("resolved", 0)
 
@@ -77,16 +78,18 @@ async def test_self_resolving_with_an_article_resolves_at_level_0_and_leaves_tie
         return stats if stats["solved"] == before + 1 else None
 
     await eventually(counted, timeout_s=20)
-    again = await http.post(self_resolve, json={"article_id": article_id})
+    again = await http.post(self_resolve, json={"article_id": article_id}, headers=ANN)
     assert again.status_code == 409 and "resolved" in again.json()["detail"]
 
 
 async def test_self_resolve_refuses_unknown_tickets_and_bad_bodies(http, system):
-    unknown = await http.post(url(system, "intake", "/tickets/nope/self-resolve"), json={"article_id": "kb-en-vpn"})
+    unknown = await http.post(
+        url(system, "intake", "/tickets/nope/self-resolve"), json={"article_id": "kb-en-vpn"}, headers=ANN
+    )
     assert unknown.status_code == 404
     ticket_id = await submit(http, system)
     for body in ({}, {"article_id": ""}, {"article_id": "../etc"}, {"article_id": "kb-1", "extra": 1}):
-        response = await http.post(url(system, "intake", f"/tickets/{ticket_id}/self-resolve"), json=body)
+        response = await http.post(url(system, "intake", f"/tickets/{ticket_id}/self-resolve"), json=body, headers=ANN)
         assert response.status_code == 422, body
 
 
@@ -103,22 +106,25 @@ async def test_classify_returns_the_articles_it_would_offer_and_why(http, system
 
 async def test_an_article_published_at_tier_2_becomes_searchable_at_triage_then_updated_and_retired(http, system):
     word, renamed = f"zq{uuid.uuid4().hex[:8]}", f"zr{uuid.uuid4().hex[:8]}"
-    article = {"author": "bob", "title": f"Badge reader {word} beeps", "body": f"Hold the {word} badge still.",
+    article = {"title": f"Badge reader {word} beeps", "body": f"Hold the {word} badge still.",
                "language": "en", "category": "hardware", "tags": ["Badge"]}
-    created = await http.post(url(system, "tier2", "/kb/articles"), json=article)
+    created = await http.post(url(system, "tier2", "/kb/articles"), json=article, headers=agent_headers("bob", 2))
     assert created.status_code == 201, created.text
+    assert created.json()["author"] == "bob"  # the author is who signed in, not what a body claims
     article_id = created.json()["article_id"]
     assert created.headers["Location"] == f"/kb/articles/{article_id}"
 
     hits = await eventually(lambda: search(http, system, word), timeout_s=20)
     assert hits[0]["article_id"] == article_id and "<mark>" in hits[0]["snippet"]
 
-    changed = {**article, "title": f"Badge reader {renamed} beeps", "author": "carol", "version": 1}
-    assert (await http.put(url(system, "tier2", f"/kb/articles/{article_id}"), json=changed)).status_code == 200
+    changed = {**article, "title": f"Badge reader {renamed} beeps", "version": 1}
+    carol = agent_headers("carol", 2)
+    updated = await http.put(url(system, "tier2", f"/kb/articles/{article_id}"), json=changed, headers=carol)
+    assert updated.status_code == 200 and updated.json()["author"] == "carol"
     hits = await eventually(lambda: search(http, system, renamed), timeout_s=20)
     assert hits[0]["article_id"] == article_id
 
-    retired = await http.delete(url(system, "tier2", f"/kb/articles/{article_id}"), params={"author": "carol"})
+    retired = await http.delete(url(system, "tier2", f"/kb/articles/{article_id}"), headers=carol)
     assert retired.status_code == 200 and retired.json()["status"] == "retired"
 
     async def gone():
@@ -130,10 +136,14 @@ async def test_an_article_published_at_tier_2_becomes_searchable_at_triage_then_
 
 
 async def test_only_tiers_2_and_3_write_articles(http, system):
-    body = {"author": "alice", "title": "t", "body": "b", "language": "en", "category": "other"}
-    assert (await http.post(url(system, "tier1", "/kb/articles"), json=body)).status_code == 404
-    assert (await http.post(url(system, "tier3", "/kb/articles"), json={"author": "x"})).status_code == 422
-    stale = await http.put(url(system, "tier3", "/kb/articles/kb-en-vpn-cannot-connect"), json={**body, "title": "VPN"})
+    body = {"title": "t", "body": "b", "language": "en", "category": "other"}
+    alice, dave = agent_headers("alice", 1), agent_headers("dave", 3)
+    assert (await http.post(url(system, "tier1", "/kb/articles"), json=body, headers=alice)).status_code == 404
+    assert (await http.post(url(system, "tier3", "/kb/articles"), json={"title": "x"}, headers=dave)).status_code == 422
+    assert (await http.post(url(system, "tier3", "/kb/articles"), json=body, headers=alice)).status_code == 403
+    stale = await http.put(
+        url(system, "tier3", "/kb/articles/kb-en-vpn-cannot-connect"), json={**body, "title": "VPN"}, headers=dave
+    )
     assert stale.status_code == 409 and "version" in stale.json()["detail"]
 
 
@@ -142,14 +152,15 @@ async def test_an_article_written_from_a_resolved_ticket_starts_from_its_resolut
     description = f"The file server {word} is down for the whole accounting team."
     ticket_id = await submit(http, system, title="File server down", description=description)
     await queued_at(http, system, 2, ticket_id)
-    early = await http.post(url(system, "tier2", "/kb/articles"), json={"author": "bob", "from_ticket_id": ticket_id})
+    bob = agent_headers("bob", 2)
+    early = await http.post(url(system, "tier2", "/kb/articles"), json={"from_ticket_id": ticket_id}, headers=bob)
     assert early.status_code == 409 and "resolve it first" in early.json()["detail"]
 
     assert (await agent(http, system, 2, ticket_id, "claim", agent="bob")).status_code == 200
     resolution = "Restarted the SMB service and cleared the stuck file locks."
     assert (await agent(http, system, 2, ticket_id, "resolve", agent="bob", resolution=resolution)).status_code == 200
 
-    created = await http.post(url(system, "tier2", "/kb/articles"), json={"author": "bob", "from_ticket_id": ticket_id})
+    created = await http.post(url(system, "tier2", "/kb/articles"), json={"from_ticket_id": ticket_id}, headers=bob)
     assert created.status_code == 201, created.text
     article = created.json()
     assert (article["title"], article["category"]) == ("File server down", "server")

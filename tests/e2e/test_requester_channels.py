@@ -7,6 +7,7 @@ real servers (tests/conftest.py), steered to fail or hang on chosen paths.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 import time
 import uuid
 
@@ -16,7 +17,7 @@ import pytest
 from services.notifier.signing import verify
 from tests.channels import CALLBACK_SECRET
 from tests.e2e.test_ticket_journey import agent, queued_at, submit
-from tests.helpers import eventually
+from tests.helpers import eventually, requester_headers
 
 pytestmark = pytest.mark.e2e
 
@@ -41,7 +42,11 @@ async def until_status(http, system, ticket_id: str, status: str, service: str =
 
 
 async def requester(http, system, ticket_id: str, action: str, **body) -> httpx.Response:
-    return await http.post(url(system, "intake", f"/tickets/{ticket_id}/{action}"), json=body or None)
+    """The ticket's own requester does `action` (an unknown ticket: some requester of acme)."""
+    view = await http.get(url(system, "intake", f"/tickets/{ticket_id}"))
+    who = view.json() if view.status_code == 200 else {"requester": {"email": "ann@acme.example"}, "organization": "acme"}
+    headers = requester_headers(who["requester"]["email"], who["organization"])
+    return await http.post(url(system, "intake", f"/tickets/{ticket_id}/{action}"), json=body or None, headers=headers)
 
 
 async def subscribe(http, system, **body) -> httpx.Response:
@@ -57,10 +62,14 @@ async def at_least(items: list, n: int) -> list | None:
     return items if len(items) >= n else None
 
 
-async def read_stream_until(http, stream_url: str, last_type: str, last_event_id: str | None = None) -> list[dict]:
-    """Every SSE message of a stream up to and including the first of type `last_type`."""
+async def read_stream_until(
+    http, stream_url: str, last_type: str, last_event_id: str | None = None, *, caller: dict | None = None,
+    until: Callable[[dict], bool] = lambda message: True,
+) -> list[dict]:
+    """Every SSE message of a stream up to and including the first of type `last_type` that is `until`, as `caller`
+    (ops by default)."""
     events, current = [], {}
-    headers = {"Last-Event-ID": last_event_id} if last_event_id is not None else {}
+    headers = {**(caller or {}), **({"Last-Event-ID": last_event_id} if last_event_id is not None else {})}
     async with asyncio.timeout(120):
         async with http.stream("GET", stream_url, headers=headers, timeout=None) as response:
             assert response.status_code == 200
@@ -71,7 +80,7 @@ async def read_stream_until(http, stream_url: str, last_type: str, last_event_id
                     continue
                 if "event" in current:
                     events.append(current)
-                    if current["event"] == last_type:
+                    if current["event"] == last_type and until(current):
                         return events
                 current = {}
     return events
@@ -289,6 +298,7 @@ async def test_subscriptions_are_listed_without_their_secret_and_deleted(http, s
         ({"url": "http://10.0.0.1/hook"}, "url", "private address"),
         ({"url": "http://169.254.169.254/latest/meta-data"}, "url", "link-local address"),
         ({"url": "ftp://files.example.com/x"}, "url", "URL"),
+        ({"url": "https://hooks.escalier.invalid/x"}, "url", "does not resolve"),  # not checkable: refused
         ({"url": "https://hooks.example.com/x", "events": ["ticket.sla_breached"]}, "events", "agent-only"),
         ({"url": "https://hooks.example.com/x", "secret": "short"}, "secret", "16 characters"),
     ],

@@ -211,7 +211,7 @@ async def test_a_subscription_to_a_private_address_is_refused_at_creation(db):
             await subscriptions.create(
                 db, url=url, organization="acme", events=[], secret=None, description=None, policy=TargetPolicy()
             )
-    assert await subscriptions.list_for(db, organization="acme") == []
+    assert await subscriptions.list_for(db, organizations=["acme"]) == []
 
 
 async def test_deleting_a_subscription_cancels_its_pending_deliveries(db, webhook_receiver):

@@ -9,6 +9,9 @@ import orjson
 import pytest
 from sqlmodel import col, select
 
+from shared.auth import Principal, Role
+from shared.errors import NotFound
+
 from shared.db import Database, utcnow
 from shared.messages import new_event
 from shared.messages.tickets import TicketResolved
@@ -24,6 +27,7 @@ from services.intake.requester_actions import act
 from services.intake.settings import IntakeSettings
 
 WEEK = timedelta(days=7)
+ANN = Principal(sub="ann@acme.example", role=Role.REQUESTER, org="acme")
 
 
 @pytest.fixture
@@ -63,9 +67,9 @@ async def test_a_reopen_stages_one_event_for_the_resolving_tier_and_a_second_is_
     ticket_id = await resolved_ticket(db, days_ago=1)
     reopen = lambda t: requester_rules.reopen(t, "back again", now=utcnow(), window=WEEK)  # noqa: E731
 
-    await act(db, ticket_id, reopen)
+    await act(db, ticket_id, ANN, reopen)
     with pytest.raises(requester_rules.CannotReopen):
-        await act(db, ticket_id, reopen)
+        await act(db, ticket_id, ANN, reopen)
 
     assert await events_of(db, ticket_id) == [
         ("ticket.reopened", {"ticket_id": ticket_id, "tier": 2, "reason": "back again"})
@@ -77,7 +81,7 @@ async def test_a_reopen_stages_one_event_for_the_resolving_tier_and_a_second_is_
 async def test_a_reopen_after_the_window_is_refused_and_stages_nothing(db):
     ticket_id = await resolved_ticket(db, days_ago=8)
     with pytest.raises(requester_rules.ReopenWindowPassed):
-        await act(db, ticket_id, lambda t: requester_rules.reopen(t, "", now=utcnow(), window=WEEK))
+        await act(db, ticket_id, ANN, lambda t: requester_rules.reopen(t, "", now=utcnow(), window=WEEK))
     assert await events_of(db, ticket_id) == []
     assert (await view(db, ticket_id)).status == "resolved"
 
@@ -85,12 +89,32 @@ async def test_a_reopen_after_the_window_is_refused_and_stages_nothing(db):
 async def test_a_rating_is_taken_once_per_resolution(db):
     ticket_id = await resolved_ticket(db, days_ago=0, tiers=(1, 2, 3), level=3)
     rate = lambda t: requester_rules.rate(t, 5, "great")  # noqa: E731
-    await act(db, ticket_id, rate)
+    await act(db, ticket_id, ANN, rate)
     with pytest.raises(requester_rules.AlreadyRated):
-        await act(db, ticket_id, rate)
+        await act(db, ticket_id, ANN, rate)
     assert await events_of(db, ticket_id) == [
         ("ticket.rated", {"ticket_id": ticket_id, "score": 5, "comment": "great", "tiers": [1, 2, 3]})
     ]
+
+
+@pytest.mark.parametrize(
+    "stranger",
+    [
+        Principal(sub="bob@acme.example", role=Role.REQUESTER, org="acme"),
+        Principal(sub="ann@acme.example", role=Role.REQUESTER, org="globex"),
+        Principal(sub="admin@globex.example", role=Role.ORG_ADMIN, org="globex"),
+    ],
+    ids=["another requester", "same address, another organization", "another organization's admin"],
+)
+async def test_only_the_requester_or_their_admin_acts_and_others_learn_nothing(db, stranger):
+    ticket_id = await resolved_ticket(db, days_ago=0)
+    rate = lambda t: requester_rules.rate(t, 1, "")  # noqa: E731
+    with pytest.raises(NotFound):
+        await act(db, ticket_id, stranger, rate)
+    assert await events_of(db, ticket_id) == []
+
+    await act(db, ticket_id, Principal(sub="admin@acme.example", role=Role.ORG_ADMIN, org="acme"), rate)
+    assert [t for t, _ in await events_of(db, ticket_id)] == ["ticket.rated"]
 
 
 async def test_the_sweep_closes_each_ticket_past_its_grace_period_once(db):

@@ -62,7 +62,7 @@ async def kb_events(tier: Tier) -> list:
 
 async def test_an_article_from_a_ticket_resolved_here_starts_from_its_resolution_and_is_published(tier):
     ticket_id = await held_ticket(tier, "resolved", resolution="Restarted the transport service.")
-    article = await publish_article(tier, ArticleCreate(author="bob", from_ticket_id=ticket_id, tags=["Mail"]))
+    article = await publish_article(tier, ArticleCreate(from_ticket_id=ticket_id, tags=["Mail"]), author="bob")
     assert (article.title, article.category, article.language) == ("Mail server down", "server", "en")
     assert article.version == 1
     assert article.body.endswith("Restarted the transport service.") and article.tags == ["server", "mail"]
@@ -73,17 +73,17 @@ async def test_an_article_from_a_ticket_resolved_here_starts_from_its_resolution
 async def test_an_article_cannot_start_from_a_ticket_still_open(tier):
     ticket_id = await held_ticket(tier, "in_progress")
     with pytest.raises(TicketNotResolved):
-        await publish_article(tier, ArticleCreate(author="bob", from_ticket_id=ticket_id))
+        await publish_article(tier, ArticleCreate(from_ticket_id=ticket_id), author="bob")
     assert await kb_events(tier) == []
 
 
 async def test_updates_and_retirement_make_new_versions_and_a_stale_edit_changes_nothing(tier):
-    created = ArticleCreate(author="bob", title="VPN", body="Restart it.", language="en", category="network")
-    article = await publish_article(tier, created)
+    created = ArticleCreate(title="VPN", body="Restart it.", language="en", category="network")
+    article = await publish_article(tier, created, author="bob")
     content = created.model_dump(exclude={"from_ticket_id"})
-    await update_article(tier, article.article_id, ArticleUpdate(**{**content, "body": "Restart the client."}))
+    await update_article(tier, article.article_id, ArticleUpdate(**{**content, "body": "Restart the client."}), author="bob")
     with pytest.raises(StaleEdit):
-        await update_article(tier, article.article_id, ArticleUpdate(**{**content, "version": 1}))
+        await update_article(tier, article.article_id, ArticleUpdate(**{**content, "version": 1}), author="bob")
     retired = await retire_article(tier, article.article_id, author="carol", replacing=None)
     assert (retired.status, retired.version) == ("retired", 3)
     events = await kb_events(tier)
