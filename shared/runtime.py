@@ -9,7 +9,7 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from aiokafka import AIOKafkaProducer
@@ -17,7 +17,6 @@ from aiokafka.errors import KafkaError
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlmodel import SQLModel
 
 from shared.auth import TokenVerifier
 from shared.config import ServiceSettings
@@ -26,8 +25,8 @@ from shared.errors import HTTP_STATUS, RateLimited
 from shared.messaging.broker import TopicGuard, make_producer, wait_for_broker
 from shared.messaging import metrics
 from shared.messaging.consumer import ConsumerRunner, Subscriptions
-from shared.messaging.inbox import InboxEntry
-from shared.messaging.outbox import OutboxMessage, OutboxRelay
+from shared.messaging.outbox import OutboxRelay
+from shared.migrations import upgrade
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +40,7 @@ class ServiceRuntime:
         self,
         settings: ServiceSettings,
         *,
-        models: Iterable[type[SQLModel]],
+        schema: str,
         subscriptions: Subscriptions | None = None,
     ) -> None:
         self.settings = settings
@@ -51,7 +50,7 @@ class ServiceRuntime:
         self.producer: AIOKafkaProducer | None = None
         self.relay: OutboxRelay | None = None
         self.guard: TopicGuard | None = None
-        self._models = [*models, OutboxMessage, InboxEntry]
+        self.schema = schema  # whose migrations (shared/migrations.py) this database follows
         self._subscriptions = subscriptions or {}
         self.consumer: ConsumerRunner | None = None
         self._consumer_task: asyncio.Task | None = None
@@ -76,13 +75,17 @@ class ServiceRuntime:
         broker is unreachable waits in the outbox until the relay can publish it.
         """
         s = self.settings
-        await self.db.create_tables(self._models)
+        await self.migrate()
         self.producer = make_producer(s)
         self.relay = OutboxRelay(
             self.db, self.producer, poll_interval_s=s.outbox_poll_interval_s, retention_s=s.outbox_retention_s
         )
         self.guard = TopicGuard(s, on_lost=self.relay.republish_retained)
         self.spawn(self._connect(), "connect")
+
+    async def migrate(self) -> None:
+        """Bring the database to the service's newest schema revision."""
+        await upgrade(self.db, self.schema)
 
     async def _connect(self) -> None:
         s = self.settings

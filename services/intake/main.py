@@ -10,7 +10,6 @@ from shared.sla.contracts import Contracts
 from services.intake import requester_actions, self_service
 from services.intake.api import router
 from services.intake.auto_close import AutoCloser
-from services.intake.models import MODELS
 from services.intake.ratelimit import Limiter, RequesterLimits
 from services.intake.settings import IntakeSettings
 from services.intake.subscribers import subscriptions
@@ -19,7 +18,7 @@ from services.intake.subscribers import subscriptions
 def create_app(settings: IntakeSettings) -> FastAPI:
     """Build intake: its runtime (database, outbox, consumer of `tickets.events`) and its routes."""
     contracts = Contracts.load(settings.sla_contracts_file)
-    runtime = ServiceRuntime(settings, models=MODELS, subscriptions=subscriptions(contracts))
+    runtime = ServiceRuntime(settings, schema="intake", subscriptions=subscriptions(contracts))
     app = service_app(
         runtime,
         title="Escalier intake",

@@ -16,7 +16,6 @@ from services.notifier.api import router
 from services.notifier.dispatcher import Dispatcher
 from services.notifier.fanout import EmailOptions
 from services.notifier.mailer import Mailer
-from services.notifier.models import MODELS
 from services.notifier.settings import DEVELOPMENT_CALLBACK_SECRET, NotifierSettings
 from services.notifier.stream import Streams
 from services.notifier.subscribers import subscriptions as subscriptions_of
@@ -28,7 +27,7 @@ log = logging.getLogger(__name__)
 
 def create_app(settings: NotifierSettings) -> FastAPI:
     """Build notifier: runtime (consumer of `tickets.events`), dispatcher (webhooks, e-mail), streams, routes."""
-    runtime = ServiceRuntime(settings, models=MODELS)
+    runtime = ServiceRuntime(settings, schema="notifier")
     runtime.set_subscriptions(subscriptions_of(_email_options(settings)))
     policy = TargetPolicy.from_settings(settings.allow_private_targets, settings.allowed_target_cidrs)
     webhooks = WebhookSender(settings, db=runtime.db, policy=policy)

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
 from sqlalchemy import JSON, Column, Text
 from sqlmodel import Field, SQLModel, col, select
@@ -105,12 +103,7 @@ class ArticleOut(BaseModel):
     updated_at: datetime
 
 
-async def _create_table(app: FastAPI) -> AsyncIterator[None]:
-    await app.state.tier.db.create_tables([TierArticle])
-    yield
-
-
-router = APIRouter(prefix="/kb", tags=["knowledge base"], lifespan=asynccontextmanager(_create_table))
+router = APIRouter(prefix="/kb", tags=["knowledge base"])
 
 
 def routers(tier: int) -> list[APIRouter]:

@@ -11,7 +11,6 @@ from shared.sla.contracts import Contracts
 from services.tiers import kb
 from services.tiers.api import router
 from services.tiers.handlers import Tier
-from services.tiers.models import MODELS
 from services.tiers.settings import TierSettings
 from services.tiers.subscribers import subscriptions
 from services.tiers.timers import AlarmClock
@@ -19,7 +18,7 @@ from services.tiers.timers import AlarmClock
 
 def create_app(settings: TierSettings) -> FastAPI:
     """Build the service of tier `settings.tier`."""
-    runtime = ServiceRuntime(settings, models=MODELS)
+    runtime = ServiceRuntime(settings, schema="tiers")
     tier = Tier(number=settings.tier, db=runtime.db, contracts=Contracts.load(settings.sla_contracts_file))
     runtime.set_subscriptions(subscriptions(tier))
     alarms = AlarmClock(tier)

@@ -12,7 +12,6 @@ from services.triage.handlers import Triage
 from services.triage.kb_api import router as kb_router
 from services.triage.kb_index import index_for
 from services.triage.knowledge import KnowledgeBase
-from services.triage.models import MODELS
 from services.triage.rulebook import load_rules
 from services.triage.settings import TriageSettings
 from services.triage.starter import load_starter
@@ -23,11 +22,12 @@ class _TriageRuntime(ServiceRuntime):
     """The runtime, with the knowledge base ready before the API answers and the consumer routes."""
 
     def __init__(self, settings: TriageSettings, kb_starter: bool) -> None:
-        super().__init__(settings, models=MODELS)
+        super().__init__(settings, schema="triage")
         self.kb = KnowledgeBase(db=self.db, index=index_for(self.db))
         self._starter = load_starter() if kb_starter else []  # a bad starter file stops the start
 
     async def start(self) -> None:
+        await self.migrate()  # the knowledge base is written before the runtime's own start
         await knowledge.prepare(self.kb, self._starter)
         await super().start()
 

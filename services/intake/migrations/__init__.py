@@ -1,0 +1,1 @@
+"""Intake's schema migrations (Alembic): see shared/migrations.py."""

@@ -1,0 +1,1 @@
+"""Notifier's schema migrations (Alembic): see shared/migrations.py."""

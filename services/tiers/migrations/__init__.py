@@ -1,0 +1,1 @@
+"""Tiers's schema migrations (Alembic): see shared/migrations.py."""

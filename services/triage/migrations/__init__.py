@@ -1,0 +1,1 @@
+"""Triage's schema migrations (Alembic): see shared/migrations.py."""
