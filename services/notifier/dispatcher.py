@@ -21,6 +21,7 @@ import httpx
 from prometheus_client import Counter
 
 from shared.db import Database, utcnow
+from shared.waits import wait_for_event
 
 from services.notifier import deliveries, domain, fanout
 from services.notifier.domain import Channel, DeliveryStatus, RetryPolicy
@@ -107,10 +108,7 @@ class Dispatcher:
         timeout = self._settings.dispatch_poll_interval_s
         if wake_at is not None:
             timeout = min(timeout, max(0.0, (wake_at - utcnow()).total_seconds()))
-        try:
-            await asyncio.wait_for(self._wake.wait(), timeout)
-        except TimeoutError:
-            pass
+        await wait_for_event(self._wake, timeout)
 
     def _finished(self, lane: str, task: asyncio.Task) -> None:
         self._in_flight.pop(lane, None)

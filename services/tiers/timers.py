@@ -10,6 +10,7 @@ import asyncio
 import logging
 
 from shared.db import utcnow
+from shared.waits import wait_for_event
 
 from services.tiers import handlers
 from services.tiers.handlers import Tier
@@ -41,10 +42,7 @@ class AlarmClock:
             except Exception:
                 log.exception("SLA alarm loop failed; retrying")
                 delay = self._max_sleep_s
-            try:
-                await asyncio.wait_for(self._wake.wait(), delay)
-            except TimeoutError:
-                pass
+            await wait_for_event(self._wake, delay)
 
     async def fire_due(self) -> int:
         """Fire every alarm due now; how many tickets had one."""
