@@ -1,0 +1,103 @@
+"""What operators read of the running system: Prometheus families and JSON logs that follow one ticket."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.e2e.test_ticket_journey import queued_at, submit
+from tests.helpers import eventually, requester_headers
+
+pytestmark = pytest.mark.e2e
+
+TRACE_ID = "0af7651916cd43dd8448eb211c80319c"
+
+
+async def scrape(http, system, service: str) -> dict[str, dict[tuple, float]]:
+    """family name -> {(sample name, sorted labels): value} of a service's /metrics."""
+    text = (await http.get(f"{system.services[service].url}/metrics")).text
+    return {
+        family.name: {(s.name, tuple(sorted(s.labels.items()))): s.value for s in family.samples}
+        for family in text_string_to_metric_families(text)
+    }
+
+
+def value(families, family: str, sample: str, **labels) -> float:
+    """The sum of `sample` over the series of `family` matching `labels`."""
+    return sum(
+        v for (name, got), v in families.get(family, {}).items()
+        if name == sample and all(dict(got).get(k) == str(w) for k, w in labels.items())
+    )
+
+
+async def test_every_family_operators_watch_is_exported_with_what_the_system_did(http, system, webhook_receiver):
+    ticket_id = await submit(http, system, organization="fastlane", callback_url=webhook_receiver.url("ops-metrics"))
+    await queued_at(http, system, 1, ticket_id)
+
+    intake = await scrape(http, system, "intake")
+    assert value(intake, "escalier_events_published", "escalier_events_published_total", topic="tickets.submitted") >= 1
+    assert "escalier_outbox_backlog" in intake and "escalier_outbox_oldest_age_seconds" in intake
+    assert value(intake, "escalier_http_request_duration_seconds", "escalier_http_request_duration_seconds_count",
+                 route="/tickets", method="POST", status="202") >= 1
+
+    triage = await scrape(http, system, "triage")
+    assert value(triage, "escalier_events_consumed", "escalier_events_consumed_total",
+                 topic="tickets.submitted", type="ticket.submitted") >= 1
+    assert value(triage, "escalier_events_published", "escalier_events_published_total", topic="tickets.tier1") >= 1
+    assert ("escalier_dead_lettered_total", (("topic", "tickets.submitted"),)) in triage["escalier_dead_lettered"]
+    assert any(name == "escalier_consumer_lag" for name, _ in triage["escalier_consumer_lag"])
+
+    tier1 = await scrape(http, system, "tier1")
+    assert {dict(labels)["status"] for _, labels in tier1["escalier_tier_queue_depth"]} >= {"queued", "in_progress"}
+    # The fastlane contract answers in 2 s: the ticket's first response is breached, at tier 1 or after it.
+    async def breached():
+        for tier in (1, 2, 3):
+            families = await scrape(http, system, f"tier{tier}")
+            if value(families, "escalier_sla_clocks", "escalier_sla_clocks", clock="first_response", state="breached"):
+                return True
+        return False
+
+    await eventually(breached, timeout_s=30, interval_s=0.5)
+
+    async def notified():
+        families = await scrape(http, system, "notifier")
+        return value(families, "escalier_notifications", "escalier_notifications_total", channel="webhook", outcome="delivered")
+
+    await eventually(notified, timeout_s=30, interval_s=0.5)
+
+
+def log_lines(system, service: str) -> list[dict]:
+    return [orjson.loads(line) for line in system.services[service].log_path.read_text().splitlines() if line.strip()]
+
+
+async def test_one_tickets_trace_id_is_in_the_json_logs_of_intake_triage_and_tier_one(http, system):
+    body = {
+        "title": "Printer on floor 2 jams", "description": "Paper jam every page since this morning.",
+        "requester": {"email": "tracy@acme.example", "name": "Tracy", "language": "en"},
+        "organization": "acme", "impact": "low", "urgency": "low",
+    }
+    headers = {**requester_headers("tracy@acme.example", "acme"), "traceparent": f"00-{TRACE_ID}-b7ad6b7169203331-01"}
+    response = await http.post(f"{system.services['intake'].url}/tickets", json=body, headers=headers)
+    assert response.status_code == 202, response.text
+    ticket_id = response.json()["id"]
+    tier = (await eventually(lambda: _routed_tier(http, system, ticket_id), timeout_s=20))
+
+    def traced(service: str) -> list[dict]:
+        return [line for line in log_lines(system, service) if line.get("trace_id") == TRACE_ID]
+
+    async def everywhere():
+        return all(traced(s) for s in ("intake", "triage", f"tier{tier}"))
+
+    await eventually(everywhere, timeout_s=20, interval_s=0.2)
+    accepted = traced("intake")[0]
+    assert (accepted["ticket_id"], accepted["http_status"], accepted["message"]) == (ticket_id, 202, "POST /tickets 202")
+    for service in ("triage", f"tier{tier}"):
+        handled = [line for line in traced(service) if line["message"].startswith("handled ")]
+        assert handled and all(line["ticket_id"] == ticket_id and line["event_id"] for line in handled)
+        assert all(line["service"] == service for line in handled)
+
+
+async def _routed_tier(http, system, ticket_id: str) -> int | None:
+    view = (await http.get(f"{system.services['intake'].url}/tickets/{ticket_id}")).json()
+    return view.get("tier") if view.get("status") == "queued" else None
