@@ -15,6 +15,7 @@ PERMISSIONS = Permissions(
         "reassign tickets": {Role.LEAD},
         "read contracts": {*AGENTS, Role.OPS},
         "write articles": AGENTS,
+        "read reports": {Role.LEAD, Role.OPS},  # GET /reports: KPIs over every tier
     }
 )
 

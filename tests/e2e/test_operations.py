@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import sys
+import uuid
+
 import orjson
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.e2e.test_ticket_journey import queued_at, submit
-from tests.helpers import eventually, requester_headers
+from tests.e2e.test_ticket_journey import agent, queued_at, submit
+from tests.helpers import agent_headers, bearer, eventually, requester_headers
 
 pytestmark = pytest.mark.e2e
 
@@ -101,3 +106,59 @@ async def test_one_tickets_trace_id_is_in_the_json_logs_of_intake_triage_and_tie
 async def _routed_tier(http, system, ticket_id: str) -> int | None:
     view = (await http.get(f"{system.services['intake'].url}/tickets/{ticket_id}")).json()
     return view.get("tier") if view.get("status") == "queued" else None
+
+
+async def _resolved_at_intake(http, system, ticket_id: str):
+    view = (await http.get(f"{system.services['intake'].url}/tickets/{ticket_id}")).json()
+    return view if view["status"] == "resolved" else None
+
+
+async def test_reports_and_escalier_stats_give_the_same_kpis_replayed_from_the_audit_trail(
+    http, system, kafka_bootstrap
+):
+    org = f"kpi-{uuid.uuid4().hex[:8]}"
+    requester = requester_headers(f"kim@{org}.example", org)
+    person = {"email": f"kim@{org}.example", "name": "Kim", "language": "en"}
+    tickets = [await submit(http, system, organization=org, requester=person) for _ in range(2)]
+    for ticket_id in tickets:
+        await queued_at(http, system, 1, ticket_id)
+        assert (await agent(http, system, 1, ticket_id, "claim", agent="alice")).status_code == 200
+    fixed_first, escalated = tickets
+    assert (await agent(http, system, 1, fixed_first, "resolve", agent="alice", resolution="reset")).status_code == 200
+    assert (await agent(http, system, 1, escalated, "escalate", agent="alice", reason="tier 2 please")).status_code == 200
+    await queued_at(http, system, 2, escalated)
+    assert (await agent(http, system, 2, escalated, "claim", agent="bob")).status_code == 200
+    assert (await agent(http, system, 2, escalated, "resolve", agent="bob", resolution="fixed")).status_code == 200
+    for ticket_id, score in ((fixed_first, 5), (escalated, 3)):
+        await eventually(lambda: _resolved_at_intake(http, system, ticket_id), timeout_s=20)
+        rated = await http.post(f"{system.services['intake'].url}/tickets/{ticket_id}/rating", json={"score": score},
+                                headers=requester)
+        assert rated.status_code == 202, rated.text
+
+    url = f"{system.services['tier1'].url}/reports"
+
+    async def rated_both():
+        report = (await http.get(url, params={"organization": org})).json()
+        return report if len(report["satisfaction_by_path"]) == 2 else None
+
+    report = await eventually(rated_both, timeout_s=30, interval_s=0.5)
+    assert report["tickets"] == {"submitted": 2, "resolved": 2, "open": 0, "resolved_at_level_0": 0}
+    assert report["first_contact_resolution"]["rate"] == 0.5
+    assert report["escalation_by_tier"]["1"] == {"arrived": 2, "escalated": 1, "automatic": 0, "manual": 1, "rate": 0.5}
+    assert report["satisfaction_by_path"] == {"1": {"ratings": 1, "mean": 5.0}, "1>2": {"ratings": 1, "mean": 3.0}}
+    assert report["mttr"]["2"]["all"]["count"] == 1 and report["sla_compliance"]["resolution"]["rate"] == 1.0
+
+    outsider = bearer("lead-elsewhere", "lead", orgs=["globex"])
+    assert (await http.get(url, params={"organization": org}, headers=outsider)).json()["tickets"]["submitted"] == 0
+    assert (await http.get(url, headers=agent_headers("alice", 1))).status_code == 403
+
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "escalier_cli.main", "stats", "--bootstrap", kafka_bootstrap, "--organization", org,
+        "--json", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 120)
+    assert process.returncode == 0, err.decode()
+    replayed = json.loads(out)
+    assert {k: v for k, v in replayed.items() if k != "events_replayed"} == {
+        k: v for k, v in report.items() if k != "events_replayed"
+    }
