@@ -20,6 +20,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlmodel import SQLModel
 
 from shared import tracing
+from shared.asyncapi import document as asyncapi_document
 from shared.auth import TokenVerifier
 from shared.config import ServiceSettings
 from shared.db import Database
@@ -160,7 +161,7 @@ class ServiceRuntime:
         return checks
 
     def health_router(self) -> APIRouter:
-        """`/healthz`, `/readyz`, `/metrics`: open to all (probes and Prometheus carry no token)."""
+        """`/healthz`, `/readyz`, `/metrics`, `/asyncapi.json`: open to all (probes and Prometheus carry no token)."""
         router = APIRouter(tags=["health"])
 
         @router.get("/healthz")
@@ -172,6 +173,11 @@ class ServiceRuntime:
             checks = await self.readiness()
             ready = all(checks.values())
             return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+
+        @router.get("/asyncapi.json", include_in_schema=False)
+        async def asyncapi() -> JSONResponse:
+            """The AsyncAPI 3.0 document of every topic and event (the same on every service)."""
+            return JSONResponse(asyncapi_document())
 
         @router.get("/metrics", include_in_schema=False)
         async def prometheus_metrics() -> Response:

@@ -6,6 +6,7 @@ import asyncio
 import json
 import sys
 import uuid
+from pathlib import Path
 
 import orjson
 import pytest
@@ -162,3 +163,11 @@ async def test_reports_and_escalier_stats_give_the_same_kpis_replayed_from_the_a
     assert {k: v for k, v in replayed.items() if k != "events_replayed"} == {
         k: v for k, v in report.items() if k != "events_replayed"
     }
+
+
+async def test_every_service_serves_the_committed_asyncapi_document_without_a_token(http, system):
+    committed = json.loads((Path(__file__).resolve().parents[2] / "deploy" / "asyncapi.json").read_text())
+    for name, service in system.services.items():
+        response = await http.get(f"{service.url}/asyncapi.json", headers={"Authorization": ""})
+        assert response.status_code == 200, name
+        assert response.json() == committed, name
