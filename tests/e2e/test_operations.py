@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 import uuid
 from pathlib import Path
@@ -171,3 +172,21 @@ async def test_every_service_serves_the_committed_asyncapi_document_without_a_to
         response = await http.get(f"{service.url}/asyncapi.json", headers={"Authorization": ""})
         assert response.status_code == 200, name
         assert response.json() == committed, name
+
+
+async def test_escalier_watch_once_shows_an_organizations_queue_and_events(http, system, kafka_bootstrap):
+    org = f"watch-{uuid.uuid4().hex[:6]}"
+    person = {"email": f"wes@{org}.example", "name": "Wes", "language": "en"}
+    ticket_id = await submit(http, system, organization=org, requester=person)
+    await queued_at(http, system, 1, ticket_id)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "escalier_cli.main", "watch", "--once", "--bootstrap", kafka_bootstrap,
+        "--organization", org, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 120)
+    assert process.returncode == 0, err.decode()
+    screen = out.decode()
+    queue_row = next(line for line in screen.splitlines() if line.strip("│ ").startswith("1 "))
+    assert queue_row.split("│")[2].strip() == "1"  # tier 1, queued: this organization's one ticket
+    assert f"{ticket_id[:12]}" in screen and "queued at tier 1" in screen and "submitted" in screen
