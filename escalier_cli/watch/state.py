@@ -131,6 +131,10 @@ def describe(event: Envelope, ticket: _Ticket) -> str:
             return f"at level {d.level}" + (f" by {d.by}" if d.by else "")
         case "ticket.rated":
             return f"score {d.score}"
+        case "ticket.info_requested":
+            return f"{d.author} asks: {d.question[:40]}"
+        case "ticket.requester_replied":
+            return f"replied: {d.body[:40]}"
         case "ticket.commented":
             return f"{d.author}{' (internal)' if d.internal else ''}: {d.body[:40]}"
     return ""

@@ -45,7 +45,8 @@ async def replay(
             consumer.assign(parts)
             ends = {tp: end for tp, end in (await consumer.end_offsets(parts)).items() if end > 0}
             await consumer.seek_to_beginning(*parts)
-            remaining, count = set(ends), 0
+            # A partition whose retained records were all deleted starts at its end already.
+            remaining, count = {tp for tp in ends if await consumer.position(tp) < ends[tp]}, 0
             loop = asyncio.get_running_loop()
             last_seen = loop.time()
             while remaining:

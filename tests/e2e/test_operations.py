@@ -1,10 +1,12 @@
-"""What operators read of the running system: Prometheus families and JSON logs that follow one ticket."""
+"""What operators use on the running system: metrics, JSON logs that follow one ticket, KPIs, AsyncAPI, the live view."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import os
+import re
+import subprocess
 import sys
 import uuid
 from pathlib import Path
@@ -164,6 +166,11 @@ async def test_reports_and_escalier_stats_give_the_same_kpis_replayed_from_the_a
     assert {k: v for k, v in replayed.items() if k != "events_replayed"} == {
         k: v for k, v in report.items() if k != "events_replayed"
     }
+    table = subprocess.run([sys.executable, "-m", "escalier_cli.main", "stats", "--bootstrap", kafka_bootstrap,
+                            "--organization", org], capture_output=True, text=True, timeout=120)
+    assert table.returncode == 0, table.stderr
+    assert "first-contact resolution: 50.0% (1 of 2 resolved by agents)" in table.stdout
+    assert re.search(r"^1>2\s+1\s+3\.00$", table.stdout, re.MULTILINE), table.stdout
 
 
 async def test_every_service_serves_the_committed_asyncapi_document_without_a_token(http, system):

@@ -45,7 +45,8 @@ def test_the_stream_keeps_the_latest_rows_and_events_before_the_history_are_igno
     state.add(routed("before-history"))
     for event in story():
         state.add(event)
-    assert len(state.recent) == 3 and state.recent[-1].what == "" and "before-history" not in state.tickets
+    assert len(state.recent) == 3 and state.recent[-1].what == "replied: the blue one"
+    assert "before-history" not in state.tickets
 
 
 def test_the_screen_shows_queues_and_events():
