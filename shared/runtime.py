@@ -18,6 +18,8 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from shared import tracing
+from shared.asyncapi import document as asyncapi_document
 from shared.auth import TokenVerifier
 from shared.config import ServiceSettings
 from shared.db import Database
@@ -56,6 +58,19 @@ class ServiceRuntime:
         self._consumer_task: asyncio.Task | None = None
         self._connected = False
         self._tasks: list[asyncio.Task] = []
+        self._gauges: list[Callable[[], Awaitable[None]]] = []
+
+    def measure(self, refresh: Callable[[], Awaitable[None]]) -> None:
+        """Register a coroutine that refreshes gauges needing a query; run before each scrape."""
+        self._gauges.append(refresh)
+
+    async def refresh_gauges(self, timeout_s: float = 2.0) -> None:
+        """Run every registered refresh; a slow or failing one leaves its gauges as they were."""
+        for refresh in self._gauges:
+            try:
+                await asyncio.wait_for(refresh(), timeout_s)
+            except Exception:
+                log.warning("could not refresh gauges with %s", getattr(refresh, "__name__", refresh), exc_info=True)
 
     def set_subscriptions(self, subscriptions: Subscriptions) -> None:
         """Declare what the service consumes (before start), when handlers need the runtime's parts."""
@@ -102,6 +117,8 @@ class ServiceRuntime:
         self.spawn(self.relay.run(), "outbox-relay")
         self.spawn(self.guard.run(), "topic-guard")
         self.spawn(self._observe(), "observe")
+        for topic in self._subscriptions:
+            metrics.DEAD_LETTERED.labels(topic)  # present at zero, so rate() and alerts see the first one
         if self._subscriptions:
             self.consumer = ConsumerRunner(
                 settings=s, db=self.db, producer=self.producer, subscriptions=self._subscriptions
@@ -147,7 +164,7 @@ class ServiceRuntime:
         return checks
 
     def health_router(self) -> APIRouter:
-        """`/healthz`, `/readyz`, `/metrics`: open to all (probes and Prometheus carry no token)."""
+        """`/healthz`, `/readyz`, `/metrics`, `/asyncapi.json`: open to all (probes and Prometheus carry no token)."""
         router = APIRouter(tags=["health"])
 
         @router.get("/healthz")
@@ -160,8 +177,14 @@ class ServiceRuntime:
             ready = all(checks.values())
             return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
 
+        @router.get("/asyncapi.json", include_in_schema=False)
+        async def asyncapi() -> JSONResponse:
+            """The AsyncAPI 3.0 document of every topic and event (the same on every service)."""
+            return JSONResponse(asyncapi_document())
+
         @router.get("/metrics", include_in_schema=False)
         async def prometheus_metrics() -> Response:
+            await self.refresh_gauges()
             return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
         return router
@@ -170,6 +193,7 @@ class ServiceRuntime:
         app.include_router(self.health_router())
         app.add_middleware(BodyLimit, max_bytes=self.settings.max_body_bytes)
         app.add_middleware(RequestMetrics)
+        app.add_middleware(TraceContext)  # outermost: every line of a request carries its trace
 
 
 class BodyLimit:
@@ -233,6 +257,40 @@ class RequestMetrics:
             route = scope.get("route")
             path = getattr(route, "path", None) or "unmatched"
             metrics.HTTP_REQUESTS.labels(scope["method"], path, str(status[0])).observe(time.perf_counter() - started)
+
+
+_QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+class TraceContext:
+    """Pure ASGI middleware: a span per request (continuing the caller's `traceparent`), one log line each.
+
+    What the request stages in the outbox carries the trace on; the line names the ticket when known.
+    """
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = dict(scope.get("headers") or ())
+        started, status = time.perf_counter(), [500]
+
+        async def send_and_watch(message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        with tracing.scope(headers.get(tracing.HEADER.encode())):
+            try:
+                await self.app(scope, receive, send_and_watch)
+            finally:
+                if scope["path"] not in _QUIET_PATHS:
+                    tracing.annotate(ticket_id=(scope.get("path_params") or {}).get("ticket_id"))
+                    route = getattr(scope.get("route"), "path", None) or "unmatched"
+                    log.info("%s %s %d", scope["method"], route, status[0], extra={
+                        "http_status": status[0], "duration_ms": round((time.perf_counter() - started) * 1000, 2)})
 
 
 def install_error_handlers(app: FastAPI) -> None:

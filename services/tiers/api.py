@@ -11,6 +11,9 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 from shared.auth import Principal
 from shared.lifecycle import Status
 from shared.messages.common import Specialty
+from shared.messaging.replay import replay
+from shared.reports import KpiBuilder
+from shared.topics import TICKETS_EVENTS
 
 from services.tiers import handlers
 from services.tiers.handlers import Tier
@@ -116,6 +119,19 @@ async def get_queue(
 async def list_contracts(request: Request, _: Annotated[Principal, PERMISSIONS.require("read contracts")]) -> list[dict]:
     """The SLA contracts in force: coverage, targets per priority, tier budgets."""
     return [c.model_dump(mode="json") for c in _tier(request).contracts.all()]
+
+
+@router.get("/reports")
+async def reports(
+    request: Request,
+    principal: Annotated[Principal, PERMISSIONS.require("read reports")],
+    organization: Annotated[list[str] | None, Query()] = None,
+) -> dict:
+    """Support KPIs over every tier, replayed from `tickets.events` (as `escalier stats`), for the organizations you see."""
+    wanted = set(organization or ())
+    builder = KpiBuilder(include=lambda org: principal.sees_organization(org) and (not wanted or org in wanted))
+    replayed = await replay(request.app.state.settings.kafka_bootstrap_servers, TICKETS_EVENTS, builder.add)
+    return {"events_replayed": replayed, **builder.report()}
 
 
 @router.get("/tickets/{ticket_id}", response_model=AgentTicket)

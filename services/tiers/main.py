@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from fastapi import FastAPI
 
 from shared.runtime import ServiceRuntime, service_app
 
 from shared.sla.contracts import Contracts
 
-from services.tiers import kb
+from services.tiers import kb, metrics
 from services.tiers.api import router
 from services.tiers.handlers import Tier
 from services.tiers.settings import TierSettings
@@ -21,6 +23,7 @@ def create_app(settings: TierSettings) -> FastAPI:
     runtime = ServiceRuntime(settings, schema="tiers")
     tier = Tier(number=settings.tier, db=runtime.db, contracts=Contracts.load(settings.sla_contracts_file))
     runtime.set_subscriptions(subscriptions(tier))
+    runtime.measure(partial(metrics.refresh, tier))
     alarms = AlarmClock(tier)
     runtime.db.on_commit(alarms.wake)
     app = service_app(

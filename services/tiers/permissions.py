@@ -16,6 +16,7 @@ PERMISSIONS = Permissions(
         "read contracts": {*AGENTS, Role.OPS},
         "write articles": AGENTS,  # tier 2 and tier 3 only
         "read articles": {*AGENTS, Role.OPS},
+        "read reports": {Role.LEAD, Role.OPS},  # GET /reports: KPIs over every tier
     }
 )
 

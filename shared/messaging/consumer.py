@@ -17,6 +17,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.errors import MessageSizeTooLargeError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from shared import tracing
 from shared.config import ServiceSettings
 from shared.db import Database
 from shared.messages.envelope import Envelope, PoisonMessage, decode
@@ -130,8 +131,11 @@ class ConsumerRunner:
                 await self._apply_alone(item)
 
     async def _apply(self, session: AsyncSession, item: _Decoded) -> None:
-        if await first_delivery(session, item.record.topic, item.event.id):
-            await item.handler(session, item.event)
+        event, traceparent = item.event, tracing.header_value(item.record.headers)
+        with tracing.scope(traceparent, ticket_id=event.subject, event_id=event.id):
+            if await first_delivery(session, item.record.topic, event.id):
+                await item.handler(session, event)
+                log.info("handled %s from %s", event.type, item.record.topic)
 
     async def _apply_alone(self, item: _Decoded) -> None:
         retries = self._settings.consumer_max_retries

@@ -15,6 +15,7 @@ from sqlalchemy import JSON, Column, LargeBinary, delete, func, update
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from shared import tracing
 from shared.db import Database, UTCDateTime, utcnow
 from shared.messages.envelope import Envelope, encode
 from shared.messaging import metrics
@@ -41,6 +42,8 @@ class OutboxMessage(SQLModel, table=True):
 def add_to_outbox(session: AsyncSession, topic: str, event: Envelope) -> None:
     """Stage `event` for `topic` in the caller's transaction."""
     headers, value = encode(event)
+    tracing.annotate(ticket_id=event.subject, event_id=event.id)
+    headers.append((tracing.HEADER, tracing.outgoing().encode()))
     session.add(
         OutboxMessage(
             event_id=event.id,

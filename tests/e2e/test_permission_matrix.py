@@ -16,7 +16,7 @@ from tests.helpers import bearer
 
 pytestmark = pytest.mark.e2e
 
-OPEN = {"/healthz", "/readyz", "/metrics"}
+OPEN = {"/healthz", "/readyz", "/metrics", "/asyncapi.json"}
 SERVICES = ["intake", "triage", "tier1", "tier2", "tier3", "notifier"]
 
 

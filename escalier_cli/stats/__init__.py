@@ -1,0 +1,1 @@
+"""`escalier stats`: KPIs replayed from `tickets.events`."""
