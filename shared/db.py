@@ -18,13 +18,17 @@ from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 
-def _make_engine(url: str) -> AsyncEngine:
+def _sqlite_engine(url: str, *, writer: bool) -> AsyncEngine:
+    """The writer: one connection, BEGIN IMMEDIATE. A reader: a pool, deferred BEGIN, read-only."""
     parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite":
-        return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
-    if parsed.database and parsed.database != ":memory:":
+    in_memory = not parsed.database or parsed.database == ":memory:"
+    if not in_memory:
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, connect_args={"timeout": 30})
+    # One writer connection: SQLite takes one writer at a time anyway, and pooled connections
+    # racing for BEGIN IMMEDIATE sleep in SQLite's busy handler (up to 100 ms a try) or fail
+    # with "database is locked". Our writers queue in-process instead (Database._write_lock).
+    pool = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 300} if writer and not in_memory else {}
+    engine = create_async_engine(url, connect_args={"timeout": 30}, **pool)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:
@@ -34,26 +38,45 @@ def _make_engine(url: str) -> AsyncEngine:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA busy_timeout=30000")  # other processes on the same file
         cursor.execute("PRAGMA foreign_keys=ON")
+        if not writer:
+            cursor.execute("PRAGMA query_only=ON")  # a write through db.read() fails loudly
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn) -> None:
-        # IMMEDIATE takes the write lock up front: a deferred transaction that later
-        # writes can fail at once with SQLITE_BUSY instead of waiting its turn.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # IMMEDIATE takes the write lock up front: a deferred transaction that later writes
+        # can fail at once with SQLITE_BUSY instead of waiting its turn. Readers take a
+        # deferred snapshot and never touch the lock (WAL).
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
 
     return engine
 
 
 class Database:
-    """An engine, its sessions, and hooks run after each commit (the outbox relay's wake-up)."""
+    """An engine, its sessions, and hooks run after each commit (the outbox relay's wake-up).
+
+    On SQLite, writes go through one connection, one unit of work at a time in this process,
+    in arrival order; reads go through a pool of read-only connections that never wait for
+    the writer. PostgreSQL uses one pooled engine for both.
+    """
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.engine = _make_engine(url)
+        parsed = make_url(url)
+        if parsed.get_backend_name() == "sqlite":
+            self.engine = _sqlite_engine(url, writer=True)
+            in_memory = not parsed.database or parsed.database == ":memory:"
+            # An in-memory database exists once per connection: it cannot have readers of its own.
+            self._reader = self.engine if in_memory else _sqlite_engine(url, writer=False)
+            self._write_lock: asyncio.Lock | None = asyncio.Lock()
+        else:
+            self.engine = create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+            self._reader = self.engine
+            self._write_lock = None
         self._sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
+        self._read_sessions = async_sessionmaker(self._reader, class_=AsyncSession, expire_on_commit=False)
         self._after_commit: list[Callable[[AsyncSession], None]] = []
 
     @property
@@ -73,23 +96,32 @@ class Database:
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[AsyncSession]:
         """One transaction: committed when the block ends, rolled back if it raises."""
-        async with self._sessions() as session:
-            async with session.begin():
-                yield session
-            for hook in self._after_commit:
-                hook(session)
+        async with self._writing():
+            async with self._sessions() as session:
+                async with session.begin():
+                    yield session
+        for hook in self._after_commit:
+            hook(session)
+
+    @asynccontextmanager
+    async def _writing(self) -> AsyncIterator[None]:
+        if self._write_lock is None:
+            yield
+            return
+        async with self._write_lock:
+            yield
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
-        """A session for queries only."""
-        async with self._sessions() as session:
+        """A session for queries only (on SQLite a read-only snapshot that never waits for writers)."""
+        async with self._read_sessions() as session:
             yield session
 
     async def ping(self) -> bool:
         """Whether the database answers."""
         try:
             async with asyncio.timeout(2):
-                async with self.engine.connect() as conn:
+                async with self._reader.connect() as conn:
                     await conn.execute(text("SELECT 1"))
             return True
         except Exception:
@@ -97,6 +129,8 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self._reader is not self.engine:
+            await self._reader.dispose()
 
 
 class UTCDateTime(TypeDecorator):
