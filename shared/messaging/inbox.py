@@ -53,5 +53,5 @@ async def first_deliveries(session: AsyncSession, keys: list[tuple[str, str]]) -
             seen.add(key)
             rows.append({"topic": key[0], "event_id": key[1], "processed_at": now})
     if rows:
-        await session.exec(insert(InboxEntry), params=rows)
+        await session.exec(insert(InboxEntry.__table__), params=rows)
     return fresh

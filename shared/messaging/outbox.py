@@ -65,7 +65,7 @@ def _insert_staged(session: Session) -> None:
     # object each. Runs inside the async session's greenlet, so plain calls are fine.
     rows = session.info.pop(_STAGED, None)
     if rows:
-        session.execute(insert(OutboxMessage), rows)
+        session.execute(insert(OutboxMessage.__table__), rows)
 
 
 def add_handoff(session: AsyncSession, event: Envelope, to_topic: str) -> None:
