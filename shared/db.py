@@ -35,7 +35,9 @@ def _sqlite_engine(url: str, *, writer: bool) -> AsyncEngine:
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     # One writer connection: SQLite takes one writer at a time anyway, and pooled connections
     # racing for BEGIN IMMEDIATE sleep in SQLite's busy handler (up to 100 ms a try) or fail
-    # with "database is locked". Our writers queue in-process instead (Database._write_lock).
+    # with "database is locked". Our writers queue for this connection instead, in arrival
+    # order (the async pool's queue), from their first statement to their commit, so a unit
+    # of work's Python work before it touches the database overlaps the writer's round trips.
     pool = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 300} if writer and not in_memory else {}
     # Sessions end their own transactions: the pool's ROLLBACK on every return is one more
     # round trip to the connection's thread per unit of work, for nothing.
@@ -81,11 +83,9 @@ class Database:
             in_memory = not parsed.database or parsed.database == ":memory:"
             # An in-memory database exists once per connection: it cannot have readers of its own.
             self._reader = self.engine if in_memory else _sqlite_engine(url, writer=False)
-            self._write_lock: asyncio.Lock | None = asyncio.Lock()
         else:
             self.engine = create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, **_JSON)
             self._reader = self.engine
-            self._write_lock = None
         self._sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
         self._read_sessions = async_sessionmaker(self._reader, class_=AsyncSession, expire_on_commit=False)
         self._after_commit: list[Callable[[AsyncSession], None]] = []
@@ -107,20 +107,11 @@ class Database:
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[AsyncSession]:
         """One transaction: committed when the block ends, rolled back if it raises."""
-        async with self._writing():
-            async with self._sessions() as session:
-                async with session.begin():
-                    yield session
+        async with self._sessions() as session:
+            async with session.begin():
+                yield session
         for hook in self._after_commit:
             hook(session)
-
-    @asynccontextmanager
-    async def _writing(self) -> AsyncIterator[None]:
-        if self._write_lock is None:
-            yield
-            return
-        async with self._write_lock:
-            yield
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
