@@ -122,7 +122,7 @@ class OutboxRelay:
         last_mark = time.monotonic()
         while True:
             try:
-                sent = await self._publish_batch() if await self._leading() else 0
+                sent = await self.publish_batch() if await self._leading() else 0
                 if self._sent and (
                     time.monotonic() - last_mark >= self._mark_interval_s or len(self._sent) >= 20 * self._batch_size
                 ):
@@ -156,11 +156,12 @@ class OutboxRelay:
 
     async def relay_once(self) -> int:
         """Publish one batch of unpublished rows and mark what was sent; return how many were sent."""
-        sent = await self._publish_batch()
+        sent = await self.publish_batch()
         await self._mark()
         return sent
 
-    async def _publish_batch(self) -> int:
+    async def publish_batch(self) -> int:
+        """Publish the next batch of unsent rows; they are marked published later, in bulk."""
         generation = self._generation
         query = select(OutboxMessage).where(col(OutboxMessage.published_at).is_(None))
         if self._after_id is not None:
