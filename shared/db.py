@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+import orjson
 from sqlalchemy import DateTime, TypeDecorator, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -18,13 +19,29 @@ from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 
-def _make_engine(url: str) -> AsyncEngine:
+def _json_dumps(value) -> str:
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+# JSON columns (snapshots, outbox headers) through orjson: the stdlib encoder showed in profiles.
+_JSON = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
+
+
+def _sqlite_engine(url: str, *, writer: bool) -> AsyncEngine:
+    """The writer: one connection, BEGIN IMMEDIATE. A reader: a pool, deferred BEGIN, read-only."""
     parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite":
-        return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
-    if parsed.database and parsed.database != ":memory:":
+    in_memory = not parsed.database or parsed.database == ":memory:"
+    if not in_memory:
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, connect_args={"timeout": 30})
+    # One writer connection: SQLite takes one writer at a time anyway, and pooled connections
+    # racing for BEGIN IMMEDIATE sleep in SQLite's busy handler (up to 100 ms a try) or fail
+    # with "database is locked". Our writers queue for this connection instead, in arrival
+    # order (the async pool's queue), from their first statement to their commit, so a unit
+    # of work's Python work before it touches the database overlaps the writer's round trips.
+    pool = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 300} if writer and not in_memory else {}
+    # Sessions end their own transactions: the pool's ROLLBACK on every return is one more
+    # round trip to the connection's thread per unit of work, for nothing.
+    engine = create_async_engine(url, connect_args={"timeout": 30}, pool_reset_on_return=None, **_JSON, **pool)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:
@@ -34,26 +51,43 @@ def _make_engine(url: str) -> AsyncEngine:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA busy_timeout=30000")  # other processes on the same file
         cursor.execute("PRAGMA foreign_keys=ON")
+        if not writer:
+            cursor.execute("PRAGMA query_only=ON")  # a write through db.read() fails loudly
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn) -> None:
-        # IMMEDIATE takes the write lock up front: a deferred transaction that later
-        # writes can fail at once with SQLITE_BUSY instead of waiting its turn.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # IMMEDIATE takes the write lock up front: a deferred transaction that later writes
+        # can fail at once with SQLITE_BUSY instead of waiting its turn. Readers take a
+        # deferred snapshot and never touch the lock (WAL).
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
 
     return engine
 
 
 class Database:
-    """An engine, its sessions, and hooks run after each commit (the outbox relay's wake-up)."""
+    """An engine, its sessions, and hooks run after each commit (the outbox relay's wake-up).
+
+    On SQLite, writes go through one connection, one unit of work at a time in this process,
+    in arrival order; reads go through a pool of read-only connections that never wait for
+    the writer. PostgreSQL uses one pooled engine for both.
+    """
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.engine = _make_engine(url)
+        parsed = make_url(url)
+        if parsed.get_backend_name() == "sqlite":
+            self.engine = _sqlite_engine(url, writer=True)
+            in_memory = not parsed.database or parsed.database == ":memory:"
+            # An in-memory database exists once per connection: it cannot have readers of its own.
+            self._reader = self.engine if in_memory else _sqlite_engine(url, writer=False)
+        else:
+            self.engine = create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, **_JSON)
+            self._reader = self.engine
         self._sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
+        self._read_sessions = async_sessionmaker(self._reader, class_=AsyncSession, expire_on_commit=False)
         self._after_commit: list[Callable[[AsyncSession], None]] = []
 
     @property
@@ -76,20 +110,20 @@ class Database:
         async with self._sessions() as session:
             async with session.begin():
                 yield session
-            for hook in self._after_commit:
-                hook(session)
+        for hook in self._after_commit:
+            hook(session)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
-        """A session for queries only."""
-        async with self._sessions() as session:
+        """A session for queries only (on SQLite a read-only snapshot that never waits for writers)."""
+        async with self._read_sessions() as session:
             yield session
 
     async def ping(self) -> bool:
         """Whether the database answers."""
         try:
             async with asyncio.timeout(2):
-                async with self.engine.connect() as conn:
+                async with self._reader.connect() as conn:
                     await conn.execute(text("SELECT 1"))
             return True
         except Exception:
@@ -97,6 +131,8 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self._reader is not self.engine:
+            await self._reader.dispose()
 
 
 class UTCDateTime(TypeDecorator):

@@ -8,8 +8,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import socket
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 
 from aiokafka import AIOKafkaProducer
@@ -27,6 +28,7 @@ from shared.errors import HTTP_STATUS, RateLimited
 from shared.messaging.broker import TopicGuard, make_producer, wait_for_broker
 from shared.messaging import metrics
 from shared.messaging.consumer import ConsumerRunner, Subscriptions
+from shared.messaging.lease import LeaseKeeper
 from shared.messaging.outbox import OutboxRelay
 from shared.migrations import upgrade
 
@@ -92,8 +94,11 @@ class ServiceRuntime:
         s = self.settings
         await self.migrate()
         self.producer = make_producer(s)
+        # Replicas share the database; the lease lets one relay at a time publish its outbox.
+        lease = LeaseKeeper(self.db, name="outbox-relay", holder=f"{socket.gethostname()}:{s.port}")
         self.relay = OutboxRelay(
-            self.db, self.producer, poll_interval_s=s.outbox_poll_interval_s, retention_s=s.outbox_retention_s
+            self.db, self.producer, poll_interval_s=s.outbox_poll_interval_s, retention_s=s.outbox_retention_s,
+            lease=lease,
         )
         self.guard = TopicGuard(s, on_lost=self.relay.republish_retained)
         self.spawn(self._connect(), "connect")
@@ -146,6 +151,7 @@ class ServiceRuntime:
         if self._connected:
             try:
                 await asyncio.wait_for(self.relay.relay_once(), SHUTDOWN_GRACE_S / 2)
+                await asyncio.wait_for(self.relay.close(), SHUTDOWN_GRACE_S / 2)
             except Exception:
                 log.warning("outbox not drained at shutdown; the next start publishes it")
         for task in self._tasks:

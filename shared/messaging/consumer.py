@@ -1,7 +1,7 @@
 """The one consumer loop: a consumer group, batches, inbox de-duplication, bounded retries, DLQ.
 
-A partition's batch is applied in one transaction; its offsets are committed only
-after that transaction. A batch that fails is replayed one message at a time, with
+Each fetch (every partition it brought) is applied in one transaction; its offsets are
+committed only after that transaction. A batch that fails is replayed one message at a time, with
 bounded retries; a message that still fails, or can never be decoded, goes to the
 topic's `.dlq` with the reason and the source offset, and the partition moves on.
 """
@@ -23,7 +23,7 @@ from shared.db import Database
 from shared.messages.envelope import Envelope, PoisonMessage, decode
 from shared.messaging import metrics
 from shared.messaging.broker import MAX_MESSAGE_BYTES
-from shared.messaging.inbox import first_delivery
+from shared.messaging.inbox import first_deliveries, first_delivery
 from shared.topics import dlq
 
 log = logging.getLogger(__name__)
@@ -88,10 +88,13 @@ class ConsumerRunner:
         assert self._consumer is not None, "start() first"
         while not self._stopping.is_set():
             batches = await self._consumer.getmany(timeout_ms=500, max_records=self._max_records)
-            for tp, records in batches.items():
-                await self._process(tp, records)
-                await self._consumer.commit({tp: records[-1].offset + 1})
-                self._observe_lag(tp, records[-1].offset + 1)
+            if not batches:
+                continue
+            await self._process(batches)
+            positions = {tp: records[-1].offset + 1 for tp, records in batches.items()}
+            await self._consumer.commit(positions)
+            for tp, position in positions.items():
+                self._observe_lag(tp, position)
 
     def stop(self) -> None:
         self._stopping.set()
@@ -106,27 +109,30 @@ class ConsumerRunner:
         if self._consumer is not None:
             await self._consumer.stop()
 
-    async def _process(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
+    async def _process(self, batches: Mapping[TopicPartition, list[ConsumerRecord]]) -> None:
         decoded: list[_Decoded] = []
-        handlers = self._subscriptions[tp.topic]
-        for record in records:
-            try:
-                event = decode(record.headers, record.value)
-            except PoisonMessage as exc:
-                await self._dead_letter(record, str(exc))
-                continue
-            metrics.CONSUMED.labels(tp.topic, event.type).inc()
-            handler = handlers.get(event.type)
-            if handler is not None:
-                decoded.append(_Decoded(record, event, handler))
+        for tp, records in batches.items():
+            handlers = self._subscriptions[tp.topic]
+            for record in records:
+                try:
+                    event = decode(record.headers, record.value)
+                except PoisonMessage as exc:
+                    await self._dead_letter(record, str(exc))
+                    continue
+                metrics.CONSUMED.labels(tp.topic, event.type).inc()
+                handler = handlers.get(event.type)
+                if handler is not None:
+                    decoded.append(_Decoded(record, event, handler))
         if not decoded:
             return
         try:
             async with self._db.unit_of_work() as session:
-                for item in decoded:
-                    await self._apply(session, item)
+                fresh = await first_deliveries(session, [(i.record.topic, i.event.id) for i in decoded])
+                for item, is_new in zip(decoded, fresh):
+                    if is_new:
+                        await item.handler(session, item.event)
         except Exception:
-            log.warning("batch of %d on %s failed; replaying one by one", len(decoded), tp, exc_info=True)
+            log.warning("batch of %d failed; replaying one by one", len(decoded), exc_info=True)
             for item in decoded:
                 await self._apply_alone(item)
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Field, SQLModel
+from sqlalchemy import insert
+from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.db import UTCDateTime, utcnow
@@ -25,3 +26,32 @@ async def first_delivery(session: AsyncSession, topic: str, event_id: str) -> bo
     session.add(InboxEntry(topic=topic, event_id=event_id))
     await session.flush()
     return True
+
+
+async def first_deliveries(session: AsyncSession, keys: list[tuple[str, str]]) -> list[bool]:
+    """Record many (topic, event_id) in this transaction with one query and one insert.
+
+    For each key in order: True if it is new (neither applied before nor earlier in `keys`).
+    """
+    seen: set[tuple[str, str]] = set()
+    by_topic: dict[str, list[str]] = {}
+    for topic, event_id in keys:
+        by_topic.setdefault(topic, []).append(event_id)
+    for topic, event_ids in by_topic.items():
+        for start in range(0, len(event_ids), 500):
+            found = await session.exec(
+                select(InboxEntry.event_id).where(
+                    InboxEntry.topic == topic, col(InboxEntry.event_id).in_(event_ids[start : start + 500])
+                )
+            )
+            seen.update((topic, event_id) for event_id in found.all())
+    fresh, rows, now = [], [], utcnow()
+    for key in keys:
+        is_new = key not in seen
+        fresh.append(is_new)
+        if is_new:
+            seen.add(key)
+            rows.append({"topic": key[0], "event_id": key[1], "processed_at": now})
+    if rows:
+        await session.exec(insert(InboxEntry.__table__), params=rows)
+    return fresh

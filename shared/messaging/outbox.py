@@ -9,9 +9,11 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import time
 from datetime import datetime, timedelta
 
-from sqlalchemy import JSON, Column, LargeBinary, delete, func, update
+from sqlalchemy import JSON, Column, LargeBinary, delete, event, func, insert, update
+from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -19,11 +21,14 @@ from shared import tracing
 from shared.db import Database, UTCDateTime, utcnow
 from shared.messages.envelope import Envelope, encode
 from shared.messaging import metrics
+from shared.messaging.lease import LeaseKeeper
 from shared.topics import TICKETS_EVENTS
+from shared.waits import wait_for_event
 
 log = logging.getLogger(__name__)
 
 _PENDING_FLAG = "outbox_pending"
+_STAGED = "outbox_staged"
 
 
 class OutboxMessage(SQLModel, table=True):
@@ -40,20 +45,31 @@ class OutboxMessage(SQLModel, table=True):
 
 
 def add_to_outbox(session: AsyncSession, topic: str, event: Envelope) -> None:
-    """Stage `event` for `topic` in the caller's transaction."""
+    """Stage `event` for `topic` in the caller's transaction (inserted, in order, when it commits)."""
     headers, value = encode(event)
     tracing.annotate(ticket_id=event.subject, event_id=event.id)
     headers.append((tracing.HEADER, tracing.outgoing().encode()))
-    session.add(
-        OutboxMessage(
-            event_id=event.id,
-            topic=topic,
-            key=event.key,
-            headers=[[name, raw.decode()] for name, raw in headers],
-            value=value,
-        )
+    staged = session.info.setdefault(_STAGED, [])
+    staged.append(
+        {
+            "event_id": event.id,
+            "topic": topic,
+            "key": event.key,
+            "headers": [[name, raw.decode()] for name, raw in headers],
+            "value": value,
+            "created_at": utcnow(),
+        }
     )
     session.info[_PENDING_FLAG] = True
+
+
+@event.listens_for(Session, "before_commit")
+def _insert_staged(session: Session) -> None:
+    # One multi-row INSERT for every event the transaction staged, instead of one ORM
+    # object each. Runs inside the async session's greenlet, so plain calls are fine.
+    rows = session.info.pop(_STAGED, None)
+    if rows:
+        session.execute(insert(OutboxMessage.__table__), rows)
 
 
 def add_handoff(session: AsyncSession, event: Envelope, to_topic: str) -> None:
@@ -64,7 +80,13 @@ def add_handoff(session: AsyncSession, event: Envelope, to_topic: str) -> None:
 
 
 class OutboxRelay:
-    """Publishes outbox rows in id order; woken by commits, with a slow poll as a safety net."""
+    """Publishes outbox rows in id order; woken by commits, with a slow poll as a safety net.
+
+    Rows sent are remembered in memory and marked published in the database at most every
+    `mark_interval_s` (one UPDATE for many batches), so publishing never waits for the
+    write lock. A crash before the mark only republishes those rows: consumers' inboxes
+    drop the duplicates.
+    """
 
     def __init__(
         self,
@@ -73,14 +95,21 @@ class OutboxRelay:
         *,
         batch_size: int = 500,
         poll_interval_s: float = 1.0,
+        mark_interval_s: float = 0.5,
         retention_s: float = 7 * 24 * 3600,
+        lease: LeaseKeeper | None = None,
     ) -> None:
         self._db = db
+        self._lease = lease  # replicas sharing the database: only the holder publishes
         self._producer = producer
         self._batch_size = batch_size
         self._poll_interval_s = poll_interval_s
+        self._mark_interval_s = mark_interval_s
         self._retention = timedelta(seconds=retention_s)
         self._wake = asyncio.Event()
+        self._sent: list[int] = []  # published, not yet marked in the database
+        self._after_id: int | None = None  # every unpublished row up to here was sent since the last mark
+        self._generation = 0  # bumped by republish_retained: sends begun before it are forgotten
         self.published = 0
         db.on_commit(self._after_commit)
 
@@ -94,9 +123,15 @@ class OutboxRelay:
     async def run(self) -> None:
         """Relay forever; broker errors are logged and retried, rows stay until sent."""
         last_purge = utcnow()
+        last_mark = time.monotonic()
         while True:
             try:
-                sent = await self.relay_once()
+                sent = await self.publish_batch() if await self._leading() else 0
+                if self._sent and (
+                    time.monotonic() - last_mark >= self._mark_interval_s or len(self._sent) >= 20 * self._batch_size
+                ):
+                    await self._mark()
+                    last_mark = time.monotonic()
                 if utcnow() - last_purge > timedelta(minutes=10):
                     await self.purge()
                     last_purge = utcnow()
@@ -108,33 +143,67 @@ class OutboxRelay:
                 await asyncio.sleep(self._poll_interval_s)
             if sent < self._batch_size:
                 self._wake.clear()
-                try:
-                    await asyncio.wait_for(self._wake.wait(), self._poll_interval_s)
-                except TimeoutError:
-                    pass
+                wait_s = self._mark_interval_s if self._sent else self._poll_interval_s
+                await wait_for_event(self._wake, wait_s)
+
+    async def _leading(self) -> bool:
+        return self._lease is None or await self._lease.keep()
+
+    async def close(self) -> None:
+        """Mark what was sent and hand the lease over (a clean stop)."""
+        await self._mark()
+        if self._lease is not None:
+            await self._lease.release()
 
     async def relay_once(self) -> int:
-        """Publish one batch of unpublished rows; return how many were sent."""
+        """Publish one batch of unpublished rows and mark what was sent; return how many were sent."""
+        sent = await self.publish_batch()
+        await self._mark()
+        return sent
+
+    async def publish_batch(self) -> int:
+        """Publish the next batch of unsent rows; they are marked published later, in bulk."""
+        generation = self._generation
+        query = select(OutboxMessage).where(col(OutboxMessage.published_at).is_(None))
+        if self._after_id is not None:
+            query = query.where(col(OutboxMessage.id) > self._after_id)
         async with self._db.read() as session:
-            rows = (
-                await session.exec(
-                    select(OutboxMessage)
-                    .where(col(OutboxMessage.published_at).is_(None))
-                    .order_by(col(OutboxMessage.id))
-                    .limit(self._batch_size)
-                )
-            ).all()
+            rows = (await session.exec(query.order_by(col(OutboxMessage.id)).limit(self._batch_size))).all()
         if not rows:
             return 0
         await self._send(rows)
-        async with self._db.unit_of_work() as session:
-            await session.exec(
-                update(OutboxMessage)
-                .where(col(OutboxMessage.id).in_([r.id for r in rows]))
-                .values(published_at=utcnow())
-            )
+        if generation == self._generation:
+            self._sent.extend(r.id for r in rows)
+            self._after_id = rows[-1].id
         self.published += len(rows)
         return len(rows)
+
+    async def _mark(self) -> None:
+        """Mark the rows sent since the last mark published, in one transaction."""
+        ids, generation = self._sent, self._generation
+        if ids:
+            self._sent = []
+            try:
+                await self._mark_published(ids, generation)
+            except BaseException:
+                self._sent = ids + self._sent  # marked by a later try
+                raise
+        # Rescan from the oldest unpublished row: on PostgreSQL a lower id can commit after
+        # a higher one was sent.
+        if not self._sent:
+            self._after_id = None
+
+    async def _mark_published(self, ids: list[int], generation: int) -> None:
+        now = utcnow()
+        async with self._db.unit_of_work() as session:
+            if generation != self._generation:
+                return  # the broker lost them meanwhile: they are to be sent again
+            for chunk in range(0, len(ids), 1000):
+                await session.exec(
+                    update(OutboxMessage)
+                    .where(col(OutboxMessage.id).in_(ids[chunk : chunk + 1000]))
+                    .values(published_at=now)
+                )
 
     async def _send(self, rows: list[OutboxMessage]) -> None:
         # send() only appends to the producer's batches, in order; awaiting the futures
@@ -151,6 +220,8 @@ class OutboxRelay:
 
     async def republish_retained(self) -> int:
         """Mark every retained row unpublished again (the broker lost its topics)."""
+        self._generation += 1
+        self._sent, self._after_id = [], None
         async with self._db.unit_of_work() as session:
             result = await session.exec(update(OutboxMessage).values(published_at=None))
         self.wake()
@@ -175,6 +246,7 @@ class OutboxRelay:
                     )
                 )
             ).one()
+        count = max(0, count - len(self._sent))  # sent, not yet marked
         metrics.OUTBOX_BACKLOG.set(count)
         metrics.OUTBOX_OLDEST_AGE.set((utcnow() - oldest).total_seconds() if oldest else 0)
         return count

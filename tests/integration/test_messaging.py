@@ -16,6 +16,7 @@ from shared.messages.tickets import TicketCommented
 from shared.messaging.broker import ensure_topics, make_producer
 from shared.messaging.consumer import ConsumerRunner
 from shared.messaging.inbox import InboxEntry
+from shared.messaging.lease import LeaseKeeper
 from shared.messaging.outbox import OutboxMessage, OutboxRelay, add_to_outbox
 from shared.topics import dlq
 from tests.helpers import eventually
@@ -118,6 +119,30 @@ async def test_retained_rows_are_republished_after_the_broker_lost_them(db, prod
     assert await relay.republish_retained() == 1
     assert await relay.backlog() == 1
     assert await relay.relay_once() == 1
+
+
+async def test_one_replica_at_a_time_holds_the_relay_lease_and_a_clean_stop_hands_it_over(db):
+    first = LeaseKeeper(db, name="outbox-relay", holder="replica-a")
+    assert await first.keep()
+    assert not await LeaseKeeper(db, name="outbox-relay", holder="replica-b").keep()
+
+    await first.release()
+    assert await LeaseKeeper(db, name="outbox-relay", holder="replica-b").keep()
+
+
+async def test_sent_rows_are_marked_published_once_the_relay_marks_them(db, producer, topic):
+    relay = OutboxRelay(db, producer)
+    async with db.unit_of_work() as session:
+        for i in range(5):
+            add_to_outbox(session, topic, comment("T1", f"note {i}"))
+
+    assert await relay.publish_batch() == 5
+    assert await relay.backlog() == 0  # sent, not yet marked: not waiting
+    assert await relay.publish_batch() == 0  # and not sent again
+    await relay.close()
+    async with db.read() as session:
+        unmarked = (await session.exec(select(func.count()).where(col(OutboxMessage.published_at).is_(None)))).one()
+    assert unmarked == 0
 
 
 async def applied(db: Database) -> list[AppliedComment]:
