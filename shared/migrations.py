@@ -31,6 +31,7 @@ from sqlmodel import SQLModel
 
 from shared.db import Database
 from shared.messaging.inbox import InboxEntry
+from shared.messaging.lease import Lease
 from shared.messaging.outbox import OutboxMessage
 
 SERVICES_ROOT = Path(__file__).resolve().parent.parent / "services"
@@ -48,9 +49,9 @@ def script_location(service: str) -> Path:
 
 
 def metadata_of(models: Iterable[type[SQLModel]]) -> MetaData:
-    """A metadata holding only this service's tables (and the outbox and inbox every service has)."""
+    """A metadata holding only this service's tables (and the outbox, inbox and leases every service has)."""
     metadata = MetaData()
-    for model in (*models, OutboxMessage, InboxEntry):
+    for model in (*models, OutboxMessage, InboxEntry, Lease):
         model.__table__.to_metadata(metadata)
     return metadata
 

@@ -130,18 +130,23 @@ class ConsumerRunner:
                 fresh = await first_deliveries(session, [(i.record.topic, i.event.id) for i in decoded])
                 for item, is_new in zip(decoded, fresh):
                     if is_new:
-                        await item.handler(session, item.event)
+                        await self._handle(session, item)
         except Exception:
             log.warning("batch of %d failed; replaying one by one", len(decoded), exc_info=True)
             for item in decoded:
                 await self._apply_alone(item)
 
     async def _apply(self, session: AsyncSession, item: _Decoded) -> None:
+        if await first_delivery(session, item.record.topic, item.event.id):
+            await self._handle(session, item)
+
+    @staticmethod
+    async def _handle(session: AsyncSession, item: _Decoded) -> None:
+        # In the trace of the record (what it stages carries it on), with its ids on every log line.
         event, traceparent = item.event, tracing.header_value(item.record.headers)
         with tracing.scope(traceparent, ticket_id=event.subject, event_id=event.id):
-            if await first_delivery(session, item.record.topic, event.id):
-                await item.handler(session, event)
-                log.info("handled %s from %s", event.type, item.record.topic)
+            await item.handler(session, event)
+            log.info("handled %s from %s", event.type, item.record.topic)
 
     async def _apply_alone(self, item: _Decoded) -> None:
         retries = self._settings.consumer_max_retries
