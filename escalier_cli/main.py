@@ -17,6 +17,7 @@ from shared.messaging.broker import ensure_topics, wait_for_broker
 from escalier_cli.bench.cli import add_parser as add_bench_parser
 from escalier_cli.broker import EmbeddedBroker
 from escalier_cli.system import System
+from escalier_cli.verify import add_parser as add_verify_parser
 
 
 def _wait_for_signal() -> None:
@@ -142,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     token.set_defaults(func=cmd_token)
 
     add_bench_parser(sub)
+    add_verify_parser(sub)
 
     args = parser.parse_args(argv)
     return args.func(args)
