@@ -103,7 +103,7 @@ async def read_topic(bootstrap: str, topic: str, *, idle_s: float = 2.0, timeout
                 batches = await consumer.getmany(timeout_ms=int(idle_s * 1000), max_records=5000)
                 for batch in batches.values():
                     records += batch
-                if not batches and all(await _caught_up(consumer, tp) for tp in tps):
+                if not batches and all([await _caught_up(consumer, tp) for tp in tps]):
                     break
     finally:
         await consumer.stop()

@@ -1,0 +1,25 @@
+"""The fault suite's fixtures: a system of its own per module, so faults never hurt the session's."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.conftest import free_port
+from tests.faults.harness import FaultSystem, start_fault_system
+
+
+def pytest_collection_modifyitems(items) -> None:
+    for item in items:
+        if "tests/faults/" in str(item.fspath):
+            item.add_marker(pytest.mark.faults)
+
+
+@pytest.fixture(scope="module")
+def faulty(tmp_path_factory) -> Iterator[FaultSystem]:
+    """A broker and six services of this module's own, on free ports."""
+    running = start_fault_system(tmp_path_factory.mktemp("faults"), free_port)
+    yield running
+    running.system.stop()
+    running.broker.stop()
