@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-from collections import Counter, defaultdict
+from collections import defaultdict
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -20,12 +20,13 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from shared.messages.envelope import PoisonMessage, decode
 from shared.messages.registry import is_public
-from shared.messaging.broker import MAX_MESSAGE_BYTES
+from shared.messaging.broker import MAX_MESSAGE_BYTES, forbid_topic_auto_creation
 from shared.topics import SOURCE_TOPICS, TICKETS_EVENTS, dlq
 
 from escalier_cli.reconcile import Accepted, LoggedEvent, Report, TierHolding, reconcile
 
 TIERS = (1, 2, 3)
+QUIET_POLLS = 3
 
 
 def database_urls(data_dir: Path | None, overrides: dict[str, str]) -> dict[str, str]:
@@ -80,29 +81,33 @@ async def read_notifier(url: str) -> tuple[dict[str, list[str]], int]:
     return notified, len(doubled)
 
 
-async def read_topic(bootstrap: str, topic: str, *, idle_s: float = 2.0, timeout_s: float = 120.0) -> list:
-    """Every record of `topic` from its first offset, without a consumer group (read until caught up)."""
+async def read_topics(bootstrap: str, topics: list[str], *, idle_s: float = 1.0, timeout_s: float = 120.0) -> dict:
+    """Every record of each topic from its first offset, without a consumer group (read until caught up)."""
+    forbid_topic_auto_creation()  # reading a topic the broker lost must not recreate it with 4 partitions
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, auto_offset_reset="earliest",
         client_id="escalier-verify", max_partition_fetch_bytes=MAX_MESSAGE_BYTES, fetch_max_bytes=4 * MAX_MESSAGE_BYTES,
     )
     await consumer.start()
-    records: list = []
+    records: dict[str, list] = {topic: [] for topic in topics}
     try:
         async with asyncio.timeout(timeout_s):
-            partitions = consumer.partitions_for_topic(topic)
-            while partitions is None:
-                await consumer.topics()
-                await asyncio.sleep(0.1)
-                partitions = consumer.partitions_for_topic(topic)
-            tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+            tps = []
+            for topic in topics:
+                while (partitions := consumer.partitions_for_topic(topic)) is None:
+                    await consumer.topics()  # refreshes metadata
+                    await asyncio.sleep(0.1)
+                tps += [TopicPartition(topic, p) for p in sorted(partitions)]
             consumer.assign(tps)
             await consumer.seek_to_beginning(*tps)
-            # Tansu's end offsets are wrong (KAFKA-NOTES.md): read until a quiet spell at the highwater.
-            while True:
+            # Tansu's end offsets are wrong (KAFKA-NOTES.md): read until every partition is at its
+            # highwater, or (partitions never fetched have none) until a few polls come back empty.
+            quiet = 0
+            while quiet < QUIET_POLLS:
                 batches = await consumer.getmany(timeout_ms=int(idle_s * 1000), max_records=5000)
-                for batch in batches.values():
-                    records += batch
+                for tp, batch in batches.items():
+                    records[tp.topic] += batch
+                quiet = 0 if batches else quiet + 1
                 if not batches and all([await _caught_up(consumer, tp) for tp in tps]):
                     break
     finally:
@@ -112,7 +117,7 @@ async def read_topic(bootstrap: str, topic: str, *, idle_s: float = 2.0, timeout
 
 async def _caught_up(consumer: AIOKafkaConsumer, tp: TopicPartition) -> bool:
     highwater = consumer.highwater(tp)
-    return highwater is None or await consumer.position(tp) >= highwater
+    return highwater is not None and await consumer.position(tp) >= highwater
 
 
 def logged(records: list) -> tuple[list[LoggedEvent], int]:
@@ -139,13 +144,13 @@ async def verify(bootstrap: str, urls: dict[str, str], *, check_notifier: bool =
     accepted = await read_intake(urls["intake"])
     holdings = await read_tiers(urls)
     notified, doubled = await read_notifier(urls["notifier"]) if check_notifier else (None, 0)
-    log, poison = logged(await read_topic(bootstrap, TICKETS_EVENTS))
+    dead_letters = [dlq(topic) for topic in SOURCE_TOPICS]
+    records = await read_topics(bootstrap, [TICKETS_EVENTS, *dead_letters])
+    log, poison = logged(records[TICKETS_EVENTS])
     report = reconcile(accepted, holdings, log, notified)
     if doubled:
         report.differences.append(f"notifier made {doubled} deliveries twice (same event, same target)")
-    dead = Counter()
-    for topic in SOURCE_TOPICS:
-        dead[topic] = len(await read_topic(bootstrap, dlq(topic), idle_s=0.5))
+    dead = {topic: len(records[dlq(topic)]) for topic in SOURCE_TOPICS}
     report.counts |= {
         "log records not decodable": poison,
         **{f"dead-lettered {topic}": n for topic, n in dead.items() if n},

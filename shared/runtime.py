@@ -23,7 +23,7 @@ from shared.auth import TokenVerifier
 from shared.config import ServiceSettings
 from shared.db import Database
 from shared.errors import HTTP_STATUS, RateLimited
-from shared.messaging.broker import TopicGuard, make_producer, wait_for_broker
+from shared.messaging.broker import TopicGuard, forbid_topic_auto_creation, make_producer, wait_for_broker
 from shared.messaging import metrics
 from shared.messaging.consumer import ConsumerRunner, Subscriptions
 from shared.messaging.inbox import InboxEntry
@@ -76,6 +76,7 @@ class ServiceRuntime:
         broker is unreachable waits in the outbox until the relay can publish it.
         """
         s = self.settings
+        forbid_topic_auto_creation()
         await self.db.create_tables(self._models)
         self.producer = make_producer(s)
         self.relay = OutboxRelay(

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
-from aiokafka.errors import MessageSizeTooLargeError
+from aiokafka.errors import KafkaError, MessageSizeTooLargeError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.config import ServiceSettings
@@ -89,7 +89,12 @@ class ConsumerRunner:
             batches = await self._consumer.getmany(timeout_ms=500, max_records=self._max_records)
             for tp, records in batches.items():
                 await self._process(tp, records)
-                await self._consumer.commit({tp: records[-1].offset + 1})
+                try:
+                    await self._consumer.commit({tp: records[-1].offset + 1})
+                except KafkaError as exc:
+                    # A rebalance or a broker restart: the batch is applied, a redelivery meets the inbox.
+                    log.warning("commit on %s failed (%r); carrying on", tp, exc)
+                    continue
                 self._observe_lag(tp, records[-1].offset + 1)
 
     def stop(self) -> None:

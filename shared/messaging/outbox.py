@@ -78,6 +78,8 @@ class OutboxRelay:
         self._poll_interval_s = poll_interval_s
         self._retention = timedelta(seconds=retention_s)
         self._wake = asyncio.Event()
+        # A batch in flight while the rows are marked for republishing would be marked published after.
+        self._lock = asyncio.Lock()
         self.published = 0
         db.on_commit(self._after_commit)
 
@@ -112,6 +114,10 @@ class OutboxRelay:
 
     async def relay_once(self) -> int:
         """Publish one batch of unpublished rows; return how many were sent."""
+        async with self._lock:
+            return await self._relay_batch()
+
+    async def _relay_batch(self) -> int:
         async with self._db.read() as session:
             rows = (
                 await session.exec(
@@ -148,7 +154,7 @@ class OutboxRelay:
 
     async def republish_retained(self) -> int:
         """Mark every retained row unpublished again (the broker lost its topics)."""
-        async with self._db.unit_of_work() as session:
+        async with self._lock, self._db.unit_of_work() as session:
             result = await session.exec(update(OutboxMessage).values(published_at=None))
         self.wake()
         return result.rowcount or 0
