@@ -16,9 +16,12 @@ def pytest_collection_modifyitems(items) -> None:
             item.add_marker(pytest.mark.faults)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def faulty(tmp_path_factory) -> Iterator[FaultSystem]:
-    """A broker and six services of this module's own, on free ports."""
+    """A broker and six services of the fault suite's own, on free ports (never the session's).
+
+    One for the whole package, to keep CI short: every test leaves it settled and verified.
+    """
     running = start_fault_system(tmp_path_factory.mktemp("faults"), free_port)
     yield running
     running.system.stop()

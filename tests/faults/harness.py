@@ -31,6 +31,7 @@ FULL = os.environ.get("ESCALIER_FAULTS_FULL") == "1"
 RATE_PER_S = float(os.environ.get("ESCALIER_FAULTS_RATE", "20" if FULL else "6"))
 BROKER_OUTAGE_S = 30.0 if FULL else 8.0
 SETTLE_TIMEOUT_S = 240.0 if FULL else 120.0
+RESTART_PROBE = "readyz" if FULL else "healthz"
 
 # Words that route to each tier (services/triage/rules.yaml), so all three tiers hold tickets.
 PROBLEMS = [
@@ -72,11 +73,12 @@ class FaultSystem:
     def url(self, name: str) -> str:
         return self.system.services[name].url
 
-    async def ready(self, name: str, timeout_s: float = 90.0) -> None:
+    async def ready(self, name: str, timeout_s: float = 90.0, probe: str = "readyz") -> None:
+        """Wait until `name` answers `probe`: /readyz (consumer assigned) or /healthz (serving)."""
         async def answers() -> bool:
             try:
                 async with httpx.AsyncClient(timeout=1.0) as client:
-                    return (await client.get(f"{self.url(name)}/readyz")).status_code == 200
+                    return (await client.get(f"{self.url(name)}/{probe}")).status_code == 200
             except httpx.HTTPError:
                 return False
 
@@ -86,14 +88,18 @@ class FaultSystem:
         await asyncio.gather(*(self.ready(n, timeout_s) for n in self.system.services))
 
     async def kill9(self, name: str, down_s: float = 2.0) -> None:
-        """kill -9 one service, leave it down `down_s`, start it again and wait until it is ready."""
+        """kill -9 one service, leave it down `down_s`, start it again and wait until it serves.
+
+        In the reduced form the next fault comes while its consumer group is still rebalancing
+        (harsher, and quicker); in full, once it is ready again.
+        """
         svc = self.system.services[name]
         svc.process.kill()
         await asyncio.to_thread(svc.process.wait)
         self.faults[f"kill -9 {name}"] += 1
         await asyncio.sleep(down_s)  # the outage itself, not a wait for a condition
         svc.start()
-        await self.ready(name)
+        await self.ready(name, probe=RESTART_PROBE)
 
     async def sigterm(self, name: str) -> float:
         """SIGTERM one service and return the seconds it took to exit; then start it again."""
@@ -108,7 +114,7 @@ class FaultSystem:
         clean = code in (0, -signal.SIGTERM) and "Application shutdown complete" in tail
         assert clean, f"{name} exited with {code} after SIGTERM:\n{tail}"
         svc.start()
-        await self.ready(name)
+        await self.ready(name, probe=RESTART_PROBE)
         return took
 
     async def broker_down(self, outage_s: float) -> None:
@@ -120,6 +126,7 @@ class FaultSystem:
 
     async def settle_and_verify(self, load: Load) -> None:
         """Wait until `escalier verify` passes, then run the command itself and assert on it and the load."""
+        await self.all_ready()
         urls = database_urls(self.system.data_dir, {})
 
         async def consistent():
