@@ -7,6 +7,7 @@ import uuid
 
 import orjson
 from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -32,6 +33,16 @@ def _fingerprint(body: TicketCreate) -> str:
 
 async def submit_ticket(db: Database, *, body: TicketCreate, idempotency_key: str | None) -> tuple[IntakeTicket, bool]:
     """Store a submission and its `ticket.submitted` in one transaction; (ticket, created)."""
+    try:
+        return await _submit(db, body=body, idempotency_key=idempotency_key)
+    except IntegrityError:
+        if not idempotency_key:
+            raise
+        # The same key raced us in another transaction (PostgreSQL): its ticket is the answer.
+        return await _submit(db, body=body, idempotency_key=idempotency_key)
+
+
+async def _submit(db: Database, *, body: TicketCreate, idempotency_key: str | None) -> tuple[IntakeTicket, bool]:
     fingerprint = _fingerprint(body)
     async with db.unit_of_work() as session:
         if idempotency_key:

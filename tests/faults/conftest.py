@@ -7,13 +7,15 @@ from collections.abc import Iterator
 import pytest
 
 from tests.conftest import free_port
-from tests.faults.harness import FaultSystem, start_fault_system
+from tests.faults.harness import FULL, FaultSystem, start_fault_system
 
 
 def pytest_collection_modifyitems(items) -> None:
     for item in items:
         if "tests/faults/" in str(item.fspath):
             item.add_marker(pytest.mark.faults)
+            if FULL:  # a 30 s outage at 20 tickets/s leaves a backlog of minutes on a loaded machine
+                item.add_marker(pytest.mark.timeout(1500))
 
 
 @pytest.fixture(scope="package")
