@@ -82,8 +82,13 @@ class ServiceRuntime:
         self.relay = OutboxRelay(
             self.db, self.producer, poll_interval_s=s.outbox_poll_interval_s, retention_s=s.outbox_retention_s
         )
-        self.guard = TopicGuard(s, on_lost=self.relay.republish_retained)
+        self.guard = TopicGuard(s, on_lost=self._broker_lost)
         self.spawn(self._connect(), "connect")
+
+    async def _broker_lost(self) -> None:
+        await self.relay.republish_retained()
+        if self.consumer is not None:
+            self.consumer.rewind()
 
     async def _connect(self) -> None:
         s = self.settings

@@ -58,6 +58,7 @@ class ConsumerRunner:
         self._max_records = max_records
         self._consumer: AIOKafkaConsumer | None = None
         self._stopping = asyncio.Event()
+        self._rewind = False
         self.dead_lettered = 0
 
     @property
@@ -86,6 +87,9 @@ class ConsumerRunner:
         """Consume until stop(); the batch in hand is finished and committed first."""
         assert self._consumer is not None, "start() first"
         while not self._stopping.is_set():
+            if self._rewind and self._consumer.assignment():
+                self._rewind = False
+                await self._consumer.seek_to_beginning()
             batches = await self._consumer.getmany(timeout_ms=500, max_records=self._max_records)
             for tp, records in batches.items():
                 await self._process(tp, records)
@@ -99,6 +103,11 @@ class ConsumerRunner:
 
     def stop(self) -> None:
         self._stopping.set()
+
+    def rewind(self) -> None:
+        """Read every assigned partition again from its start: the broker came back empty, and a
+        position kept from before may have skipped republished records (the inbox drops repeats)."""
+        self._rewind = True
 
     def _observe_lag(self, tp: TopicPartition, position: int) -> None:
         # highwater - position: Tansu's end offsets are wrong (KAFKA-NOTES.md), its highwater is not.
