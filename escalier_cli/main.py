@@ -19,6 +19,7 @@ from escalier_cli.broker import EmbeddedBroker
 from escalier_cli.stats.cli import add_parser as add_stats_parser
 from escalier_cli.watch.cli import add_parser as add_watch_parser
 from escalier_cli.system import System
+from escalier_cli.verify import add_parser as add_verify_parser
 
 
 def _wait_for_signal() -> None:
@@ -146,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     add_bench_parser(sub)
     add_stats_parser(sub)
     add_watch_parser(sub)
+    add_verify_parser(sub)
 
     args = parser.parse_args(argv)
     return args.func(args)

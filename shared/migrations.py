@@ -78,27 +78,27 @@ def _config(service: str, connection: Connection | None = None) -> Config:
     return config
 
 
-def _upgrade(connection: Connection, service: str) -> None:
+def _upgrade(connection: Connection, service: str, to: str) -> None:
     config = _config(service, connection)
     current = MigrationContext.configure(connection).get_current_revision()
     if current is None and _has_tables_of_a_service(connection):
         # Made by an Escalier from before migrations: its tables are the first revision's.
         first = ScriptDirectory.from_config(config).get_base()
         command.stamp(config, first)
-    command.upgrade(config, "head")
+    command.upgrade(config, to)
 
 
 def _has_tables_of_a_service(connection: Connection) -> bool:
     return bool(set(inspect(connection).get_table_names()) - {"alembic_version"})
 
 
-async def upgrade(db: Database, service: str) -> None:
-    """Bring the service's database to its newest revision; replicas starting together migrate once."""
+async def upgrade(db: Database, service: str, to: str = "head") -> None:
+    """Bring the service's database to its newest revision (or `to`); replicas starting together migrate once."""
     async with db.engine.begin() as connection:
         if not db.is_sqlite:  # SQLite: BEGIN IMMEDIATE already holds the only write lock
             lock = zlib.crc32(f"escalier-migrations-{service}".encode())
             await connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({lock})")
-        await connection.run_sync(_upgrade, service)
+        await connection.run_sync(_upgrade, service, to)
 
 
 async def differences(db: Database, models: Iterable[type[SQLModel]]) -> list:

@@ -25,7 +25,7 @@ from shared.auth import TokenVerifier
 from shared.config import ServiceSettings
 from shared.db import Database
 from shared.errors import HTTP_STATUS, RateLimited
-from shared.messaging.broker import TopicGuard, make_producer, wait_for_broker
+from shared.messaging.broker import TopicGuard, forbid_topic_auto_creation, make_producer, wait_for_broker
 from shared.messaging import metrics
 from shared.messaging.consumer import ConsumerRunner, Subscriptions
 from shared.messaging.lease import LeaseKeeper
@@ -92,6 +92,7 @@ class ServiceRuntime:
         broker is unreachable waits in the outbox until the relay can publish it.
         """
         s = self.settings
+        forbid_topic_auto_creation()
         await self.migrate()
         self.producer = make_producer(s)
         # Replicas share the database; the lease lets one relay at a time publish its outbox.
@@ -100,12 +101,17 @@ class ServiceRuntime:
             self.db, self.producer, poll_interval_s=s.outbox_poll_interval_s, retention_s=s.outbox_retention_s,
             lease=lease,
         )
-        self.guard = TopicGuard(s, on_lost=self.relay.republish_retained)
+        self.guard = TopicGuard(s, on_lost=self._broker_lost)
         self.spawn(self._connect(), "connect")
 
     async def migrate(self) -> None:
         """Bring the database to the service's newest schema revision."""
         await upgrade(self.db, self.schema)
+
+    async def _broker_lost(self) -> None:
+        await self.relay.republish_retained()
+        if self.consumer is not None:
+            self.consumer.rewind()
 
     async def _connect(self) -> None:
         s = self.settings

@@ -41,6 +41,36 @@ def view_changes(event_type: str, data: Payload, status: str) -> dict[str, Any]:
     return {}
 
 
+# What only the latest fact may set: a fact arriving after a later one (a late `ticket.assigned`
+# after `ticket.resolved`) must not roll these back. Each field keeps the event time that set it.
+LATEST_WINS = frozenset({"status", "tier", "assignee", "level", "specialty", "priority", "resolved_at"})
+
+
+def in_order(changes: dict[str, Any], at: datetime, stamps: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The changes a fact stamped `at` may make, and the fields' stamps after it.
+
+    A field set by a later fact keeps its value; one never set, or set by an earlier fact, takes this one's.
+    """
+    applied, after = {}, dict(stamps)
+    for name, value in changes.items():
+        if name in LATEST_WINS:
+            if name in stamps and at < datetime.fromisoformat(stamps[name]):
+                continue
+            after[name] = at.isoformat()
+        applied[name] = value
+    return applied, after
+
+
+def is_late(at: datetime, stamps: dict[str, str]) -> bool:
+    """Whether a fact stamped `at` is older than the one that set the status the view shows."""
+    return "status" in stamps and at < datetime.fromisoformat(stamps["status"])
+
+
+def moves_clocks(data: Payload, *, late: bool, sla: dict) -> bool:
+    """Whether a fact moves the SLA clocks: in order, or a late triage that starts them."""
+    return not late or (isinstance(data, ev.TicketTriaged) and not sla)
+
+
 def clocks_after(sla: dict, data: Payload, at: datetime, *, contract: Contract, submitted_at: datetime) -> dict:
     """The contract clocks after the fact `data`: started at triage, then moved as the tiers move them."""
     if isinstance(data, ev.TicketTriaged):

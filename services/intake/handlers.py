@@ -7,6 +7,7 @@ import uuid
 
 import orjson
 from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -32,6 +33,16 @@ def _fingerprint(body: TicketCreate) -> str:
 
 async def submit_ticket(db: Database, *, body: TicketCreate, idempotency_key: str | None) -> tuple[IntakeTicket, bool]:
     """Store a submission and its `ticket.submitted` in one transaction; (ticket, created)."""
+    try:
+        return await _submit(db, body=body, idempotency_key=idempotency_key)
+    except IntegrityError:
+        if not idempotency_key:
+            raise
+        # The same key raced us in another transaction (PostgreSQL): its ticket is the answer.
+        return await _submit(db, body=body, idempotency_key=idempotency_key)
+
+
+async def _submit(db: Database, *, body: TicketCreate, idempotency_key: str | None) -> tuple[IntakeTicket, bool]:
     fingerprint = _fingerprint(body)
     async with db.unit_of_work() as session:
         if idempotency_key:
@@ -99,7 +110,9 @@ async def get_ticket(
         ticket = visible(await session.get(IntakeTicket, ticket_id), ticket_id, principal)
         timeline = (
             await session.exec(
-                select(TimelineEntry).where(TimelineEntry.ticket_id == ticket_id).order_by(col(TimelineEntry.id))
+                select(TimelineEntry)
+                .where(TimelineEntry.ticket_id == ticket_id)
+                .order_by(col(TimelineEntry.time), col(TimelineEntry.id))  # a late fact takes its place
             )
         ).all()
     return ticket, list(timeline)
@@ -152,12 +165,17 @@ async def apply_ticket_event(session: AsyncSession, event: Envelope, *, contract
     ticket = await session.get(IntakeTicket, event.subject)
     if ticket is None:
         return  # not submitted here (another intake's database, or purged)
-    for field, value in domain.view_changes(event.type, event.data, ticket.status).items():
+    late = domain.is_late(event.time, ticket.view_times)
+    changes = {
+        **domain.view_changes(event.type, event.data, ticket.status),
+        **requester_rules.follow_up_changes(ticket, event.data, event.time),
+    }
+    applied, ticket.view_times = domain.in_order(changes, event.time, ticket.view_times)
+    for field, value in applied.items():
         setattr(ticket, field, value)
-    for field, value in requester_rules.follow_up_changes(ticket, event.data, event.time).items():
-        setattr(ticket, field, value)
-    contract = contracts.for_organization(ticket.organization)
-    ticket.sla = domain.clocks_after(ticket.sla, event.data, event.time, contract=contract, submitted_at=ticket.created_at)
+    if domain.moves_clocks(event.data, late=late, sla=ticket.sla):
+        contract = contracts.for_organization(ticket.organization)
+        ticket.sla = domain.clocks_after(ticket.sla, event.data, event.time, contract=contract, submitted_at=ticket.created_at)
     ticket.updated_at = utcnow()
     if is_public(event.type, event.data):
         session.add(

@@ -42,6 +42,8 @@ class IntakeTicket(SQLModel, table=True):
     resolution_count: int = 0
     rated_resolution: int = 0
     tiers_visited: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # Field -> event time of the fact that set it: an older fact arriving late rolls nothing back.
+    view_times: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

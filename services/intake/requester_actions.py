@@ -113,7 +113,8 @@ async def locked_ticket(session: AsyncSession, ticket_id: str) -> IntakeTicket |
 def stage(session: AsyncSession, ticket: IntakeTicket, payload: Payload) -> Envelope:
     """Apply a requester-side fact to the view now and put it in the outbox, in the caller's transaction."""
     event = new_event(SOURCE, payload)
-    for field, value in _changes(ticket, event).items():
+    changes, ticket.view_times = domain.in_order(_changes(ticket, event), event.time, ticket.view_times)
+    for field, value in changes.items():
         setattr(ticket, field, value)
     ticket.updated_at = utcnow()
     add_to_outbox(session, TICKETS_EVENTS, event)

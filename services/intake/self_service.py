@@ -19,6 +19,7 @@ from shared.messages.tickets import TicketResolved
 from shared.messaging.outbox import add_to_outbox
 from shared.topics import TICKETS_EVENTS
 
+from services.intake import domain
 from services.intake.handlers import visible
 from services.intake.models import IntakeTicket
 from services.intake.permissions import ActingRequester as Requester
@@ -68,5 +69,8 @@ async def resolve_with_article(db: Database, *, ticket_id: str, article_id: str,
             article_id=article_id,
             by=principal.sub,
         )
-        add_to_outbox(session, TICKETS_EVENTS, new_event(SOURCE, resolved))
+        event = new_event(SOURCE, resolved)
+        # A fact stamped earlier that arrives later must not reopen it.
+        _, ticket.view_times = domain.in_order({"status": ticket.status, "level": 0}, event.time, ticket.view_times)
+        add_to_outbox(session, TICKETS_EVENTS, event)
     return ticket

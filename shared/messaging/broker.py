@@ -18,6 +18,26 @@ log = logging.getLogger(__name__)
 MAX_MESSAGE_BYTES = 8 * 1024 * 1024
 
 
+def forbid_topic_auto_creation() -> None:
+    """Make this process's metadata requests ask the broker not to create missing topics.
+
+    aiokafka always asks for it, and Tansu then creates them with 4 partitions: after an empty
+    restart, clients with 6-partition metadata would write to partitions nobody reads. Topics
+    are created only by `ensure_topics` (the TopicGuard), with the configured partitions.
+    """
+    from aiokafka.protocol import metadata
+
+    if getattr(metadata.MetadataRequest.__init__, "_escalier", False):
+        return
+    original = metadata.MetadataRequest.__init__
+
+    def init(self, topics=None, allow_auto_topic_creation=False):
+        original(self, topics, allow_auto_topic_creation)
+
+    init._escalier = True
+    metadata.MetadataRequest.__init__ = init
+
+
 def make_producer(settings: ServiceSettings) -> AIOKafkaProducer:
     """A producer that waits for every replica and batches briefly (idempotence: see KAFKA-NOTES.md)."""
     return AIOKafkaProducer(
@@ -94,15 +114,19 @@ class TopicGuard:
     async def check(self) -> bool:
         """Recreate missing topics; True if some were missing."""
         s = self._settings
+        # A marker topic of this service's own: when another service recreated the topics first,
+        # ours is still missing, so every service learns the broker came back empty and republishes.
+        marker = f"_escalier.{s.service_name}.seen"
         try:
             missing = await ensure_topics(
-                s.kafka_bootstrap_servers, partitions=s.topic_partitions, replication=s.topic_replication
+                s.kafka_bootstrap_servers, [*ALL_TOPICS, marker], partitions=s.topic_partitions,
+                replication=s.topic_replication,
             )
         except Exception:
             self.broker_reachable = False
             return False
         self.broker_reachable = True
-        return bool(missing)
+        return marker in missing
 
     async def run(self) -> None:
         while True:

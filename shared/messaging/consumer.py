@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
-from aiokafka.errors import MessageSizeTooLargeError
+from aiokafka.errors import KafkaError, MessageSizeTooLargeError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared import tracing
@@ -59,6 +59,7 @@ class ConsumerRunner:
         self._max_records = max_records
         self._consumer: AIOKafkaConsumer | None = None
         self._stopping = asyncio.Event()
+        self._rewind = False
         self.dead_lettered = 0
 
     @property
@@ -87,17 +88,30 @@ class ConsumerRunner:
         """Consume until stop(); the batch in hand is finished and committed first."""
         assert self._consumer is not None, "start() first"
         while not self._stopping.is_set():
+            if self._rewind and self._consumer.assignment():
+                self._rewind = False
+                await self._consumer.seek_to_beginning()
             batches = await self._consumer.getmany(timeout_ms=500, max_records=self._max_records)
             if not batches:
                 continue
             await self._process(batches)
             positions = {tp: records[-1].offset + 1 for tp, records in batches.items()}
-            await self._consumer.commit(positions)
+            try:
+                await self._consumer.commit(positions)
+            except KafkaError as exc:
+                # A rebalance or a broker restart: the fetch is applied, a redelivery meets the inbox.
+                log.warning("commit of %d partitions failed (%r); carrying on", len(positions), exc)
+                continue
             for tp, position in positions.items():
                 self._observe_lag(tp, position)
 
     def stop(self) -> None:
         self._stopping.set()
+
+    def rewind(self) -> None:
+        """Read every assigned partition again from its start: the broker came back empty, and a
+        position kept from before may have skipped republished records (the inbox drops repeats)."""
+        self._rewind = True
 
     def _observe_lag(self, tp: TopicPartition, position: int) -> None:
         # highwater - position: Tansu's end offsets are wrong (KAFKA-NOTES.md), its highwater is not.

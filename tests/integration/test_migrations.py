@@ -6,11 +6,12 @@ import asyncio
 
 import pytest
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
 
 from shared.db import Database
 from shared.migrations import differences, upgrade
 
-from services.intake.models import MODELS as INTAKE
+from services.intake.models import MODELS as INTAKE, IntakeTicket
 from services.notifier.models import MODELS as NOTIFIER
 from services.tiers.kb import TierArticle
 from services.tiers.models import MODELS as TIERS
@@ -43,13 +44,19 @@ async def test_the_revisions_build_exactly_the_models_and_a_second_upgrade_chang
 
 
 async def test_a_database_made_before_migrations_is_taken_over_without_loss(db):
-    # What an older Escalier left: the tables made from the models, with a row, and no version.
-    from shared.messaging.inbox import InboxEntry
+    # What an Escalier from before migrations left: the first revision's tables, a row, no version.
     from shared.messaging.outbox import OutboxMessage
 
-    await db.create_tables([*INTAKE, OutboxMessage, InboxEntry])
+    await upgrade(db, "intake", to="0001")
     async with db.unit_of_work() as session:
+        await session.exec(text("DROP TABLE alembic_version"))
         session.add(OutboxMessage(event_id="e1", topic="tickets.events", key=b"k", value=b"v", headers=[]))
+        await session.exec(text(
+            "INSERT INTO intake_tickets (id, title, description, requester_email, requester_name, language,"
+            " organization, impact, urgency, status, suggested_articles, sla, resolution_count, rated_resolution,"
+            " tiers_visited, created_at, updated_at) VALUES ('t1', 't', 'd', 'ann@acme.example', 'Ann', 'en', 'acme',"
+            " 'low', 'low', 'queued', '[]', '{}', 0, 0, '[]', '2026-11-29 10:00:00', '2026-11-29 10:00:00')"
+        ))
 
     await upgrade(db, "intake")
 
@@ -57,6 +64,8 @@ async def test_a_database_made_before_migrations_is_taken_over_without_loss(db):
     assert await differences(db, INTAKE) == []
     async with db.read() as session:
         assert len((await session.exec(OutboxMessage.__table__.select())).all()) == 1
+        ticket = await session.get(IntakeTicket, "t1")  # later revisions' columns filled in for old rows
+        assert (ticket.status, ticket.view_times) == ("queued", {})
 
 
 async def test_replicas_starting_together_migrate_once(database_url):

@@ -25,3 +25,61 @@ def test_a_reply_resumes_only_a_ticket_that_waited_on_its_requester():
 def test_the_timeline_never_shows_a_hand_off_snapshot():
     data = TicketRouted(ticket_id="T1", tier=1, priority="P3")
     assert "snapshot" not in timeline_data(data)
+
+
+# Out of order: a later fact that arrived first must not be rolled back by an earlier one.
+
+from datetime import UTC, datetime, timedelta  # noqa: E402
+
+from shared.messages.tickets import TicketAssigned, TicketTriaged  # noqa: E402
+from services.intake.domain import in_order, is_late, moves_clocks  # noqa: E402
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def project(facts: list[tuple[datetime, str, object]]) -> tuple[dict, dict]:
+    """Fold facts, in arrival order, the way intake's projection does."""
+    view: dict = {"status": "new"}
+    stamps: dict = {}
+    for at, kind, data in facts:
+        applied, stamps = in_order(view_changes(kind, data, view["status"]), at, stamps)
+        view.update(applied)
+    return view, stamps
+
+
+ROUTED = (T0 + timedelta(seconds=1), "ticket.routed", TicketRouted(ticket_id="T1", tier=1, priority="P3"))
+ASSIGNED = (T0 + timedelta(seconds=2), "ticket.assigned", TicketAssigned(ticket_id="T1", tier=1, assignee="alice"))
+RESOLVED = (T0 + timedelta(seconds=3), "ticket.resolved", TicketResolved(ticket_id="T1", level=1, resolution="done"))
+
+
+def test_a_late_assignment_after_the_resolution_does_not_reopen_the_view():
+    view, stamps = project([ROUTED, RESOLVED, ASSIGNED])
+    assert view["status"] == "resolved" and view["level"] == 1
+    assert stamps["status"] == RESOLVED[0].isoformat()
+    assert is_late(ASSIGNED[0], stamps) and not is_late(RESOLVED[0], stamps)
+
+
+def test_facts_in_order_and_out_of_order_end_in_the_same_view():
+    in_sequence, _ = project([ROUTED, ASSIGNED, RESOLVED])
+    for shuffled in ([RESOLVED, ROUTED, ASSIGNED], [ASSIGNED, RESOLVED, ROUTED], [RESOLVED, ASSIGNED, ROUTED]):
+        assert project(shuffled)[0] == in_sequence
+
+
+def test_a_late_routing_does_not_move_an_escalated_ticket_back_a_tier():
+    escalated = (T0 + timedelta(seconds=4), "ticket.escalated",
+                 TicketEscalated(ticket_id="T1", from_tier=1, to_tier=2, reason="r"))
+    view, _ = project([escalated, ROUTED])
+    assert (view["status"], view["tier"], view["priority"]) == ("queued", 2, "P3")
+
+
+def test_a_late_fact_still_fills_what_no_later_fact_has_set():
+    view, _ = project([RESOLVED, ROUTED])
+    assert (view["status"], view["tier"]) == ("resolved", 1)
+
+
+def test_only_a_late_triage_that_finds_no_clocks_starts_them():
+    triaged = TicketTriaged(ticket_id="T1", category="account", priority="P2", tier=1, explanation="x")
+    assert moves_clocks(triaged, late=True, sla={})
+    assert not moves_clocks(triaged, late=True, sla={"resolution": {}})
+    assert not moves_clocks(ASSIGNED[2], late=True, sla={})
+    assert moves_clocks(ASSIGNED[2], late=False, sla={})
