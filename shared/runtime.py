@@ -294,7 +294,7 @@ class TraceContext:
                 status[0] = message["status"]
             await send(message)
 
-        with tracing.scope(headers.get(tracing.HEADER.encode())):
+        with tracing.scope(headers.get(tracing.HEADER.encode()), name=f"{scope['method']} {scope['path']}"):
             try:
                 await self.app(scope, receive, send_and_watch)
             finally:

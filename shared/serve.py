@@ -9,12 +9,14 @@ import uvicorn
 from fastapi import FastAPI
 
 from shared.config import ServiceSettings
+from shared import tracing
 from shared.logs import configure_logging
 
 
 def serve(create_app: Callable[[ServiceSettings], FastAPI], settings: ServiceSettings) -> None:
     """Serve `create_app(settings)` until SIGINT/SIGTERM, then shut down gracefully."""
     configure_logging(settings.log_level, service=settings.service_name)
+    tracing.configure(settings.service_name)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     uvicorn.run(
         create_app(settings),

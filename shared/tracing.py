@@ -1,18 +1,29 @@
 """W3C trace context across HTTP and Kafka, and the ids every log line of a service carries.
 
-No OpenTelemetry: a `traceparent` header (https://www.w3.org/TR/trace-context/) goes with
-every record a service stages in its outbox, continued from the request or the event being
-handled; logs carry `trace_id`, `span_id`, `ticket_id` and `event_id`, so one ticket can be
-followed across services by its trace id.
+OpenTelemetry: each request and each handled event is a span (the SDK's tracer provider),
+continued from the request's or the record's `traceparent` header (https://www.w3.org/TR/trace-context/)
+and propagated in a `traceparent` header on every record a service stages in its outbox.
+Logs carry `trace_id`, `span_id`, `ticket_id` and `event_id`, so one ticket can be followed
+across services by its trace id. Spans are exported only where configured
+(`OTEL_EXPORTER_OTLP_ENDPOINT` with the optional `otlp` extra installed); otherwise they
+live just long enough to name the trace.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import re
-import secrets
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+
+from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+log = logging.getLogger(__name__)
 
 HEADER = "traceparent"
 _TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
@@ -21,14 +32,6 @@ _INVALID_TRACE, _INVALID_SPAN = "0" * 32, "0" * 16
 # One mutable dict per request or handled event: ids learnt inside (a ticket id made by a
 # handler) are seen by whatever logs after, in the same scope.
 _fields: ContextVar[dict[str, str] | None] = ContextVar("escalier_log_fields", default=None)
-
-
-def new_trace_id() -> str:
-    return secrets.token_hex(16)
-
-
-def new_span_id() -> str:
-    return secrets.token_hex(8)
 
 
 def parse(value: str | bytes | None) -> tuple[str, str] | None:
@@ -59,19 +62,50 @@ def annotate(**ids: str | None) -> None:
                 current.setdefault(name, value)
 
 
-@contextmanager
-def scope(traceparent: str | bytes | None = None, **ids: str | None) -> Iterator[dict[str, str]]:
-    """A span continuing `traceparent` (or a new trace), with `ids` on every log line inside."""
-    parent = parse(traceparent)
-    current = {"trace_id": parent[0] if parent else new_trace_id(), "span_id": new_span_id()}
-    if parent:
-        current["parent_span_id"] = parent[1]
-    current.update({k: v for k, v in ids.items() if v is not None})
-    token = _fields.set(current)
+_propagator = TraceContextTextMapPropagator()
+_provider = TracerProvider(resource=Resource.create({"service.name": "escalier"}))
+
+
+def configure(service: str, processor: SpanProcessor | None = None) -> None:
+    """This process's tracer: spans named after `service`, exported by `processor` if given, else by
+    OTLP over HTTP when `OTEL_EXPORTER_OTLP_ENDPOINT` is set and the `otlp` extra is installed."""
+    global _provider
+    _provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    if processor is None and os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
+        processor = _otlp_processor()
+    if processor is not None:
+        _provider.add_span_processor(processor)
+
+
+def _otlp_processor() -> SpanProcessor | None:
     try:
-        yield current
-    finally:
-        _fields.reset(token)
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor
+    except ImportError:
+        log.warning("OTEL_EXPORTER_OTLP_ENDPOINT is set but the exporter is not installed: pip install 'escalier[otlp]'")
+        return None
+    return BatchSpanProcessor(OTLPSpanExporter())
+
+
+@contextmanager
+def scope(traceparent: str | bytes | None = None, name: str = "escalier", **ids: str | None) -> Iterator[dict[str, str]]:
+    """A span `name` continuing `traceparent` (or a new trace), with `ids` on every log line inside."""
+    parent = parse(traceparent)
+    carrier = {HEADER: format_traceparent(*parent)} if parent else {}
+    with _provider.get_tracer("escalier").start_as_current_span(name, context=_propagator.extract(carrier)) as span:
+        context = span.get_span_context()
+        current = {"trace_id": f"{context.trace_id:032x}", "span_id": f"{context.span_id:016x}"}
+        if parent:
+            current["parent_span_id"] = parent[1]
+        current.update({k: v for k, v in ids.items() if v is not None})
+        for key, value in current.items():
+            if key.endswith("_id") and key not in ("trace_id", "span_id"):
+                span.set_attribute(f"escalier.{key}", value)
+        token = _fields.set(current)
+        try:
+            yield current
+        finally:
+            _fields.reset(token)
 
 
 def header_value(headers: Iterable[tuple[str, bytes]] | None) -> bytes | None:
@@ -81,7 +115,9 @@ def header_value(headers: Iterable[tuple[str, bytes]] | None) -> bytes | None:
 
 def outgoing() -> str:
     """The `traceparent` for a message sent from here: the current span as parent, or a new trace."""
-    current = fields()
-    if "trace_id" in current:
-        return format_traceparent(current["trace_id"], current["span_id"])
-    return format_traceparent(new_trace_id(), new_span_id())
+    carrier: dict[str, str] = {}
+    _propagator.inject(carrier)
+    if HEADER in carrier:
+        return carrier[HEADER]
+    with scope(name="message"):
+        return outgoing()

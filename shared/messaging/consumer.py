@@ -158,7 +158,7 @@ class ConsumerRunner:
     async def _handle(session: AsyncSession, item: _Decoded) -> None:
         # In the trace of the record (what it stages carries it on), with its ids on every log line.
         event, traceparent = item.event, tracing.header_value(item.record.headers)
-        with tracing.scope(traceparent, ticket_id=event.subject, event_id=event.id):
+        with tracing.scope(traceparent, name=f"handle {event.type}", ticket_id=event.subject, event_id=event.id):
             await item.handler(session, event)
             log.info("handled %s from %s", event.type, item.record.topic)
 

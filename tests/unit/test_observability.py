@@ -73,3 +73,24 @@ def test_clock_states_count_breached_apart_from_at_risk_and_ignore_stopped_clock
     assert clock_states(slas) == {
         ("first_response", "breached"): 1, ("resolution", "at_risk"): 1, ("tier_budget", "at_risk"): 1,
     }
+
+
+def test_spans_are_opentelemetry_spans_parented_across_a_message():
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exported = InMemorySpanExporter()
+    tracing.configure("test-service", SimpleSpanProcessor(exported))
+    try:
+        with tracing.scope(PARENT, name="POST /tickets") as request:
+            header = tracing.outgoing()  # what the request stages on the bus
+        with tracing.scope(header, name="handle ticket.submitted", ticket_id="T-1") as handled:
+            assert handled["trace_id"] == request["trace_id"] == "4bf92f3577b34da6a3ce929d0e0e4736"
+    finally:
+        tracing.configure("escalier")
+    first, second = exported.get_finished_spans()
+    assert (first.name, second.name) == ("POST /tickets", "handle ticket.submitted")
+    assert first.resource.attributes["service.name"] == "test-service"
+    assert f"{first.parent.span_id:016x}" == "00f067aa0ba902b7"
+    assert second.parent.span_id == first.context.span_id
+    assert second.attributes["escalier.ticket_id"] == "T-1"
