@@ -48,6 +48,11 @@ class ServiceSettings(BaseSettings):
     outbox_poll_interval_s: float = Field(
         default=1.0, validation_alias=AliasChoices("ESCALIER_OUTBOX_POLL_INTERVAL_S")
     )
+    # After the broker came back empty: the retained outbox is published again this long after
+    # the first time (Tansu can lose acknowledged writes made while topics are being recreated).
+    republish_again_after_s: float = Field(
+        default=5.0, ge=0, validation_alias=AliasChoices("ESCALIER_REPUBLISH_AGAIN_AFTER_S")
+    )
     sla_contracts_file: Path | None = Field(
         default=None, validation_alias=AliasChoices("ESCALIER_SLA_CONTRACTS_FILE")
     )  # None: the contracts shipped in shared/sla/contracts.yaml

@@ -112,6 +112,15 @@ class ServiceRuntime:
         await self.relay.republish_retained()
         if self.consumer is not None:
             self.consumer.rewind()
+        self.spawn(self._republish_again(), "republish-again")
+
+    async def _republish_again(self) -> None:
+        # Seen in the fault suite: every service republishing into freshly recreated topics at
+        # once, Tansu's log shows `AlreadyExists` on produce while acknowledging records it then
+        # never serves. A second pass once the partitions exist closes that hole; inboxes drop
+        # the repeats. (A delay, not a synchronisation: there is no event to wait for.)
+        await asyncio.sleep(self.settings.republish_again_after_s)
+        await self.relay.republish_retained()
 
     async def _connect(self) -> None:
         s = self.settings
