@@ -18,6 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+# The largest page offset an API takes: SQLite and PostgreSQL bind OFFSET as a 64-bit integer,
+# and a larger one failed in the driver (a 500); past it, 422 naming the parameter.
+MAX_OFFSET = 2**63 - 1
+
 
 def _json_dumps(value) -> str:
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from shared.auth import Principal
+from shared.db import MAX_OFFSET
 from shared.errors import NotFound
 
 from services.notifier import deliveries, handlers, subscriptions
@@ -35,7 +36,7 @@ _SSE = {200: {"content": {"text/event-stream": {}}, "description": "Server-Sent 
 LastEventIdHeader = Annotated[int | None, Header(alias="Last-Event-ID", ge=0)]
 LastEventIdQuery = Annotated[int | None, Query(ge=0, description="resume point when the header cannot be set")]
 Limit = Annotated[int, Query(ge=1, le=200)]
-Offset = Annotated[int, Query(ge=0)]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 Subscriber = Annotated[Principal, PERMISSIONS.require("manage subscriptions")]
 
 
