@@ -18,7 +18,8 @@ from services.intake.schemas import TicketAccepted, TicketCreate, TicketPage, Ti
 
 router = APIRouter(tags=["tickets"])
 
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
+# An empty key is no key: it was stored as one, and the next empty one broke the unique constraint (a 500).
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)]
 
 
 Submitter = Annotated[Principal, PERMISSIONS.require("submit tickets")]

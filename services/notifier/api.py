@@ -6,11 +6,11 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 import anyio
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from shared.auth import Principal
-from shared.db import MAX_OFFSET
+from shared.db import INT64_MAX, MAX_OFFSET
 from shared.errors import NotFound
 
 from services.notifier import deliveries, handlers, subscriptions
@@ -131,7 +131,9 @@ async def list_deliveries(
 
 @router.post("/deliveries/{delivery_id}/retry", status_code=202, response_model=DeliveryView)
 async def retry_delivery(
-    delivery_id: int, request: Request, principal: Annotated[Principal, PERMISSIONS.require("replay deliveries")]
+    delivery_id: Annotated[int, Path(le=INT64_MAX)],
+    request: Request,
+    principal: Annotated[Principal, PERMISSIONS.require("replay deliveries")],
 ):
     """Replay a dead delivery: back in its lane, due now, attempts counted afresh."""
     delivery = await deliveries.retry(request.app.state.db, delivery_id=delivery_id, scope=scope_of(principal))

@@ -107,3 +107,24 @@ async def test_an_article_version_past_64_bits_is_422_naming_version_and_stores_
     assert any("version" in error["loc"] for error in retire.json()["detail"])
     articles = (await http.get(f"{tier2}/kb/articles")).json()
     assert "kb-huge-version" not in [a["article_id"] for a in articles]
+
+
+async def test_a_delivery_id_past_64_bits_is_422_naming_it(http, system):
+    """Found by the API fuzzing (tests/fuzz): the driver overflowed, a 500."""
+    response = await http.post(f"{system.services['notifier'].url}/deliveries/{TOO_BIG}/retry")
+    assert response.status_code == 422, response.text
+    assert any("delivery_id" in error["loc"] for error in response.json()["detail"])
+
+
+async def test_an_empty_idempotency_key_is_422_naming_it_and_stores_nothing(http, system):
+    """Found by the API fuzzing (tests/fuzz): "" was stored as a key and the second "" was a 500."""
+    before = await ticket_count(http, system)
+    headers = {
+        **requester_headers(SUBMISSION["requester"]["email"], SUBMISSION["organization"]),
+        "Idempotency-Key": "",
+    }
+    for _ in range(2):
+        response = await http.post(f"{system.services['intake'].url}/tickets", json=SUBMISSION, headers=headers)
+        assert response.status_code == 422, response.text
+        assert any("Idempotency-Key" in error["loc"] for error in response.json()["detail"])
+    assert await ticket_count(http, system) == before
