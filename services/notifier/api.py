@@ -131,7 +131,7 @@ async def list_deliveries(
 
 @router.post("/deliveries/{delivery_id}/retry", status_code=202, response_model=DeliveryView)
 async def retry_delivery(
-    delivery_id: Annotated[int, Path(le=INT64_MAX)],
+    delivery_id: Annotated[int, Path(ge=1, le=INT64_MAX)],
     request: Request,
     principal: Annotated[Principal, PERMISSIONS.require("replay deliveries")],
 ):
