@@ -33,8 +33,8 @@ SEND_TIMEOUT_S = 30.0
 SHUTDOWN_GRACE_S = 2.0
 _SSE = {200: {"content": {"text/event-stream": {}}, "description": "Server-Sent Events"}}
 
-LastEventIdHeader = Annotated[int | None, Header(alias="Last-Event-ID", ge=0)]
-LastEventIdQuery = Annotated[int | None, Query(ge=0, description="resume point when the header cannot be set")]
+LastEventIdHeader = Annotated[int | None, Header(alias="Last-Event-ID", ge=0, le=INT64_MAX)]
+LastEventIdQuery = Annotated[int | None, Query(ge=0, le=INT64_MAX, description="resume point when the header cannot be set")]
 Limit = Annotated[int, Query(ge=1, le=200)]
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 Subscriber = Annotated[Principal, PERMISSIONS.require("manage subscriptions")]

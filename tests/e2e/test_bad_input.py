@@ -129,3 +129,15 @@ async def test_an_empty_idempotency_key_is_422_naming_it_and_stores_nothing(http
         assert response.status_code == 422, response.text
         assert any("Idempotency-Key" in error["loc"] for error in response.json()["detail"])
     assert await ticket_count(http, system) == before
+
+
+@pytest.mark.parametrize("path", ["/stream", "/tickets/nope/stream"])
+async def test_a_stream_resume_point_past_64_bits_is_422_naming_it(http, system, path):
+    """Seen while fuzzing (the streams themselves are not fuzzed: they never end): it reached the database."""
+    url = system.services["notifier"].url + path
+    by_query = await http.get(url, params={"last_event_id": TOO_BIG})
+    assert by_query.status_code == 422, by_query.text
+    assert any("last_event_id" in error["loc"] for error in by_query.json()["detail"])
+    by_header = await http.get(url, headers={"Last-Event-ID": str(TOO_BIG)})
+    assert by_header.status_code == 422, by_header.text
+    assert any("Last-Event-ID" in error["loc"] for error in by_header.json()["detail"])
