@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request, Response
 
 from shared.auth import Principal
-from shared.db import utcnow
+from shared.db import MAX_OFFSET, utcnow
 from shared.lifecycle import Status
 from shared.messages.common import Requester
 
@@ -18,7 +18,8 @@ from services.intake.schemas import TicketAccepted, TicketCreate, TicketPage, Ti
 
 router = APIRouter(tags=["tickets"])
 
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
+# An empty key is no key: it was stored as one, and the next empty one broke the unique constraint (a 500).
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)]
 
 
 Submitter = Annotated[Principal, PERMISSIONS.require("submit tickets")]
@@ -54,7 +55,7 @@ async def list_tickets(
     requester: Annotated[str | None, Query(max_length=254)] = None,
     organization: Annotated[str | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ):
     """The caller's tickets (a requester's own, an admin's organization's...), newest first, paginated."""
     rows, total = await handlers.list_tickets(

@@ -6,10 +6,11 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 import anyio
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from shared.auth import Principal
+from shared.db import INT64_MAX, MAX_OFFSET
 from shared.errors import NotFound
 
 from services.notifier import deliveries, handlers, subscriptions
@@ -32,10 +33,10 @@ SEND_TIMEOUT_S = 30.0
 SHUTDOWN_GRACE_S = 2.0
 _SSE = {200: {"content": {"text/event-stream": {}}, "description": "Server-Sent Events"}}
 
-LastEventIdHeader = Annotated[int | None, Header(alias="Last-Event-ID", ge=0)]
-LastEventIdQuery = Annotated[int | None, Query(ge=0, description="resume point when the header cannot be set")]
+LastEventIdHeader = Annotated[int | None, Header(alias="Last-Event-ID", ge=0, le=INT64_MAX)]
+LastEventIdQuery = Annotated[int | None, Query(ge=0, le=INT64_MAX, description="resume point when the header cannot be set")]
 Limit = Annotated[int, Query(ge=1, le=200)]
-Offset = Annotated[int, Query(ge=0)]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 Subscriber = Annotated[Principal, PERMISSIONS.require("manage subscriptions")]
 
 
@@ -130,7 +131,9 @@ async def list_deliveries(
 
 @router.post("/deliveries/{delivery_id}/retry", status_code=202, response_model=DeliveryView)
 async def retry_delivery(
-    delivery_id: int, request: Request, principal: Annotated[Principal, PERMISSIONS.require("replay deliveries")]
+    delivery_id: Annotated[int, Path(ge=1, le=INT64_MAX)],
+    request: Request,
+    principal: Annotated[Principal, PERMISSIONS.require("replay deliveries")],
 ):
     """Replay a dead delivery: back in its lane, due now, attempts counted afresh."""
     delivery = await deliveries.retry(request.app.state.db, delivery_id=delivery_id, scope=scope_of(principal))

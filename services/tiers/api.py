@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from shared.auth import Principal
+from shared.db import MAX_OFFSET
 from shared.lifecycle import Status
 from shared.messages.common import Specialty
 from shared.messaging.replay import replay
@@ -105,7 +106,7 @@ async def get_queue(
     specialty: Specialty | None = None,
     assignee: Annotated[str | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ):
     """The tickets this tier holds for the organizations you serve, the earliest SLA due time first."""
     tier = _member(request, principal)

@@ -56,6 +56,11 @@ Body = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
 
 
+# The version an edit replaces: the next one (+1) must still fit a 64-bit integer (the event's JSON, the
+# columns); a larger one was a 500, now a 422 naming `version`.
+MAX_REPLACED_VERSION = 2**63 - 2
+
+
 class ArticleCreate(BaseModel):
     """A new article; from a resolved ticket, every field defaults from the ticket. The author is the caller."""
 
@@ -86,7 +91,7 @@ class ArticleUpdate(BaseModel):
     language: Language
     category: Category
     tags: list[Tag] = Field(default=[], max_length=20)
-    version: int | None = Field(default=None, ge=1)
+    version: int | None = Field(default=None, ge=1, le=MAX_REPLACED_VERSION)
 
 
 class ArticleOut(BaseModel):
@@ -143,7 +148,7 @@ async def retire(
     article_id: str,
     request: Request,
     writer: Writer,
-    version: Annotated[int | None, Query(ge=1)] = None,
+    version: Annotated[int | None, Query(ge=1, le=MAX_REPLACED_VERSION)] = None,
 ) -> TierArticle:
     """Retire an article: it leaves the search, stays readable marked retired."""
     return await retire_article(_tier(request), article_id, author=writer.sub, replacing=version)

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from shared.db import MAX_OFFSET
 from shared.messages.common import Category, Language
 
 from services.triage import knowledge
@@ -56,7 +57,7 @@ async def list_articles(
     category: Category | None = None,
     status: Annotated[str, Query(pattern="^(published|retired)$")] = "published",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> ArticlePage:
     """Browse the articles, most recently updated first."""
     rows, total = await knowledge.list_articles(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.test_ticket_journey import SUBMISSION, agent, queued_at, submit
-from tests.helpers import eventually, requester_headers
+from tests.helpers import agent_headers, eventually, requester_headers
 
 pytestmark = pytest.mark.e2e
 
@@ -77,3 +77,67 @@ async def test_illegal_transitions_are_409_with_the_reason_and_change_nothing(ht
 
     view = await eventually(settled)
     assert [e["type"] for e in view["timeline"]].count("ticket.escalated") == 2
+
+
+TOO_BIG = 2**63  # one past what SQLite, PostgreSQL and the events' JSON hold
+
+
+@pytest.mark.parametrize(
+    ("service", "path"),
+    [("intake", "/tickets"), ("tier1", "/queue"), ("triage", "/kb/articles"), ("notifier", "/deliveries")],
+)
+async def test_a_page_offset_past_64_bits_is_422_naming_offset(http, system, service, path):
+    """Found by the API fuzzing (tests/fuzz): the driver overflowed, a 500."""
+    response = await http.get(system.services[service].url + path, params={"offset": TOO_BIG})
+    assert response.status_code == 422, response.text
+    assert any("offset" in error["loc"] for error in response.json()["detail"])
+    assert (await http.get(system.services[service].url + path, params={"offset": TOO_BIG - 1})).status_code == 200
+
+
+async def test_an_article_version_past_64_bits_is_422_naming_version_and_stores_nothing(http, system):
+    """Found by the API fuzzing (tests/fuzz): the event's JSON overflowed on version + 1, a 500."""
+    tier2 = system.services["tier2"].url
+    headers = agent_headers("fuzz-regression@msp.example", 2)
+    article = {"title": "Printer jam", "body": "Open tray 2.", "language": "en", "category": "hardware"}
+    edit = await http.put(f"{tier2}/kb/articles/kb-huge-version", json={**article, "version": TOO_BIG - 1}, headers=headers)
+    assert edit.status_code == 422, edit.text
+    assert any("version" in error["loc"] for error in edit.json()["detail"])
+    retire = await http.delete(f"{tier2}/kb/articles/kb-huge-version", params={"version": TOO_BIG - 1}, headers=headers)
+    assert retire.status_code == 422, retire.text
+    assert any("version" in error["loc"] for error in retire.json()["detail"])
+    articles = (await http.get(f"{tier2}/kb/articles")).json()
+    assert "kb-huge-version" not in [a["article_id"] for a in articles]
+
+
+@pytest.mark.parametrize("delivery_id", [TOO_BIG, -TOO_BIG - 1, 0])
+async def test_a_delivery_id_out_of_range_is_422_naming_it(http, system, delivery_id):
+    """Found by the API fuzzing (tests/fuzz): past 64 bits either way the driver overflowed, a 500."""
+    response = await http.post(f"{system.services['notifier'].url}/deliveries/{delivery_id}/retry")
+    assert response.status_code == 422, response.text
+    assert any("delivery_id" in error["loc"] for error in response.json()["detail"])
+
+
+async def test_an_empty_idempotency_key_is_422_naming_it_and_stores_nothing(http, system):
+    """Found by the API fuzzing (tests/fuzz): "" was stored as a key and the second "" was a 500."""
+    before = await ticket_count(http, system)
+    headers = {
+        **requester_headers(SUBMISSION["requester"]["email"], SUBMISSION["organization"]),
+        "Idempotency-Key": "",
+    }
+    for _ in range(2):
+        response = await http.post(f"{system.services['intake'].url}/tickets", json=SUBMISSION, headers=headers)
+        assert response.status_code == 422, response.text
+        assert any("Idempotency-Key" in error["loc"] for error in response.json()["detail"])
+    assert await ticket_count(http, system) == before
+
+
+@pytest.mark.parametrize("path", ["/stream", "/tickets/nope/stream"])
+async def test_a_stream_resume_point_past_64_bits_is_422_naming_it(http, system, path):
+    """Seen while fuzzing (the streams themselves are not fuzzed: they never end): it reached the database."""
+    url = system.services["notifier"].url + path
+    by_query = await http.get(url, params={"last_event_id": TOO_BIG})
+    assert by_query.status_code == 422, by_query.text
+    assert any("last_event_id" in error["loc"] for error in by_query.json()["detail"])
+    by_header = await http.get(url, headers={"Last-Event-ID": str(TOO_BIG)})
+    assert by_header.status_code == 422, by_header.text
+    assert any("Last-Event-ID" in error["loc"] for error in by_header.json()["detail"])
