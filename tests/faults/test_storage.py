@@ -29,10 +29,15 @@ from tests.faults.harness import FULL, Agents, FaultSystem, Load
 from tests.helpers import OPS, eventually, requester_headers
 
 LOAD_BEFORE_FAULT_S = 3.0
-# Past SQLite's busy_timeout (30 s, shared/db.py) in full, so writers give up and answer 503.
+# Past SQLite's busy_timeout (30 s, shared/db.py) in full: the writer at the head of the queue gives up
+# (503 naming the database); those queued behind it for the one writer connection wait their turn.
 LOCK_HELD_S = 40.0 if FULL else 5.0
 DISK_FULL_S = 30.0 if FULL else 3.0  # after the first 503 "storage full"
-ALLOWED = {202, 503, "ReadTimeout"}  # a request waiting for the lock longer than the client's 10 s
+
+
+def clear(answer) -> bool:
+    """202, 503, or the client's own timeout while its request waits for the lock (writers queue for it)."""
+    return answer in (202, 503) or (isinstance(answer, str) and answer.endswith("Timeout"))
 
 
 def database(faulty: FaultSystem, name: str) -> Path:
@@ -115,7 +120,7 @@ async def test_a_database_locked_by_another_writer_delays_or_refuses_clearly_and
     print(f"lock held {LOCK_HELD_S:.0f}s on intake and tier1: {accepted_during} answered 202 while held, "
           f"answers from the lock to the load's end {seen}, consumer back-offs {waits}, "
           f"{len(load.accepted)} accepted in all, answers {dict(load.answers)}")
-    assert set(seen) <= ALLOWED, seen  # no 500: a wait, a 202, or a 503 naming the database
+    assert all(clear(answer) for answer in seen), seen  # no 500: a wait, a 202, or a 503 naming the database
     assert await dead_letters(faulty) == before_dlq, "a good event was dead-lettered for a locked database"
     for name in ("intake", "tier1"):
         assert integrity(database(faulty, name)) == "ok"
