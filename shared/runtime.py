@@ -9,6 +9,7 @@ import asyncio
 import logging
 import math
 import socket
+import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
@@ -18,6 +19,7 @@ from aiokafka.errors import KafkaError
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import exc as sa_exc
 
 from shared import tracing
 from shared.asyncapi import document as asyncapi_document
@@ -31,6 +33,7 @@ from shared.messaging.consumer import ConsumerRunner, Subscriptions
 from shared.messaging.lease import LeaseKeeper
 from shared.messaging.outbox import OutboxRelay
 from shared.migrations import upgrade
+from shared.storage import storage_fault
 
 log = logging.getLogger(__name__)
 
@@ -326,6 +329,19 @@ def install_error_handlers(app: FastAPI) -> None:
 
     for exc_type in HTTP_STATUS:
         app.add_exception_handler(exc_type, handle)
+
+    async def storage(request: Request, exc: Exception) -> JSONResponse:
+        """A locked, full or unreachable database: 503 naming it, with Retry-After; other errors stay 500."""
+        fault = storage_fault(exc)
+        if fault is None:
+            raise exc
+        database = getattr(getattr(request.app.state, "settings", None), "service_name", "service")
+        log.warning("%s %s: %s", request.method, request.url.path, fault.describe(database), extra={"error": repr(exc)})
+        return JSONResponse({"detail": fault.describe(database)}, status_code=503,
+                            headers={"Retry-After": str(fault.retry_after_s)})
+
+    for exc_type in (sa_exc.DBAPIError, sa_exc.TimeoutError, sqlite3.Error):
+        app.add_exception_handler(exc_type, storage)
 
 
 def _log_crash(task: asyncio.Task) -> None:

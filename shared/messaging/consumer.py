@@ -3,7 +3,9 @@
 Each fetch (every partition it brought) is applied in one transaction; its offsets are
 committed only after that transaction. A batch that fails is replayed one message at a time, with
 bounded retries; a message that still fails, or can never be decoded, goes to the
-topic's `.dlq` with the reason and the source offset, and the partition moves on.
+topic's `.dlq` with the reason and the source offset, and the partition moves on. A locked, full
+or unreachable database (shared/storage.py) is not the message's fault: it is waited for, with
+back-off, and nothing is dead-lettered or committed meanwhile.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from shared.messages.envelope import Envelope, PoisonMessage, decode
 from shared.messaging import metrics
 from shared.messaging.broker import MAX_MESSAGE_BYTES
 from shared.messaging.inbox import first_deliveries, first_delivery
+from shared.storage import StorageFault, storage_fault
 from shared.topics import dlq
 
 log = logging.getLogger(__name__)
@@ -139,16 +142,33 @@ class ConsumerRunner:
                     decoded.append(_Decoded(record, event, handler))
         if not decoded:
             return
-        try:
-            async with self._db.unit_of_work() as session:
-                fresh = await first_deliveries(session, [(i.record.topic, i.event.id) for i in decoded])
-                for item, is_new in zip(decoded, fresh):
-                    if is_new:
-                        await self._handle(session, item)
-        except Exception:
-            log.warning("batch of %d failed; replaying one by one", len(decoded), exc_info=True)
-            for item in decoded:
-                await self._apply_alone(item)
+        waited = 0
+        while True:
+            try:
+                async with self._db.unit_of_work() as session:
+                    fresh = await first_deliveries(session, [(i.record.topic, i.event.id) for i in decoded])
+                    for item, is_new in zip(decoded, fresh):
+                        if is_new:
+                            await self._handle(session, item)
+                return
+            except Exception as exc:
+                fault = storage_fault(exc)
+                if fault is None:
+                    log.warning("batch of %d failed; replaying one by one", len(decoded), exc_info=True)
+                    break
+                # The database is locked, full or away: wait for it (cancelled at shutdown, and then
+                # nothing is committed), never dead-letter good events for it.
+                waited = await self._wait_for_storage(fault, waited, len(decoded), exc)
+        for item in decoded:
+            await self._apply_alone(item)
+
+    async def _wait_for_storage(self, fault: StorageFault, waited: int, count: int, exc: Exception) -> int:
+        """Back off (0.2 s doubling up to 5 s) and count the waits; a line at the first and every 10th."""
+        if waited % 10 == 0:
+            log.warning("database %s (%r): holding %d events, retrying until it is back", fault.kind, exc, count)
+        metrics.STORAGE_WAITS.labels(fault.kind).inc()
+        await asyncio.sleep(min(5.0, 0.2 * 2 ** min(waited, 5)))  # a back-off, not a synchronisation
+        return waited + 1
 
     async def _apply(self, session: AsyncSession, item: _Decoded) -> None:
         if await first_delivery(session, item.record.topic, item.event.id):
@@ -164,7 +184,8 @@ class ConsumerRunner:
 
     async def _apply_alone(self, item: _Decoded) -> None:
         retries = self._settings.consumer_max_retries
-        for attempt in range(retries + 1):
+        attempt = waited = 0
+        while True:
             try:
                 async with self._db.unit_of_work() as session:
                     await self._apply(session, item)
@@ -173,10 +194,15 @@ class ConsumerRunner:
                 await self._dead_letter(item.record, str(exc))
                 return
             except Exception as exc:
+                fault = storage_fault(exc)
+                if fault is not None:  # not the event's fault: no attempt counted
+                    waited = await self._wait_for_storage(fault, waited, 1, exc)
+                    continue
                 if attempt == retries:
                     await self._dead_letter(item.record, f"failed after {retries + 1} attempts: {exc!r}")
                     return
                 await asyncio.sleep(0.1 * 2**attempt)
+                attempt += 1
 
     async def _dead_letter(self, record: ConsumerRecord, reason: str) -> None:
         log.error("dead-lettering %s[%d]@%d: %s", record.topic, record.partition, record.offset, reason)

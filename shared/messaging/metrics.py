@@ -4,6 +4,7 @@ from prometheus_client import Counter, Gauge, Histogram
 
 CONSUMED = Counter("escalier_events_consumed_total", "Events consumed", ["topic", "type"])
 DEAD_LETTERED = Counter("escalier_dead_lettered_total", "Messages sent to a DLQ", ["topic"])
+STORAGE_WAITS = Counter("escalier_consumer_storage_waits_total", "Consumer back-offs for an unavailable database", ["kind"])
 PUBLISHED = Counter("escalier_events_published_total", "Outbox rows published", ["topic"])
 CONSUMER_LAG = Gauge(
     "escalier_consumer_lag", "Records behind the partition's high watermark", ["topic", "partition"]
