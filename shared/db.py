@@ -54,9 +54,10 @@ def _sqlite_engine(url: str, *, writer: bool) -> AsyncEngine:
         # so readers never wait for the writer.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
+        # The busy timeout first: switching a new file to WAL takes a lock another process may hold.
+        cursor.execute("PRAGMA busy_timeout=30000")  # other processes on the same file
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")  # other processes on the same file
         cursor.execute("PRAGMA foreign_keys=ON")
         if not writer:
             cursor.execute("PRAGMA query_only=ON")  # a write through db.read() fails loudly

@@ -46,7 +46,7 @@ class LeaseKeeper:
         self._renewal: asyncio.Task | None = None
 
     async def _ensure_row(self) -> None:
-        await self._db.create_tables([Lease])
+        # The table is the migrations' (shared/migrations.py), like every other.
         try:
             async with self._db.unit_of_work() as session:
                 if await session.get(Lease, self._name) is None:

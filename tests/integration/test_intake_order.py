@@ -11,18 +11,12 @@ from aiokafka import AIOKafkaProducer
 from shared.messages import encode, new_event
 from shared.messages.tickets import TicketAssigned, TicketResolved
 from shared.topics import TICKETS_EVENTS
+from tests.e2e.test_ticket_journey import SUBMISSION as JOURNEY
 from tests.helpers import eventually, requester_headers
 
 pytestmark = pytest.mark.e2e
 
-SUBMISSION = {
-    "title": "I forgot my password",
-    "description": "Cannot log in to my laptop since this morning, password rejected.",
-    "requester": {"email": "late@acme.example", "name": "Late", "language": "en"},
-    "organization": "acme",
-    "impact": "medium",
-    "urgency": "high",
-}
+SUBMISSION = {**JOURNEY, "requester": {"email": "late@acme.example", "name": "Late", "language": "en"}}
 
 
 async def test_a_late_assignment_after_the_resolution_leaves_the_ticket_resolved(http, system, kafka_bootstrap):

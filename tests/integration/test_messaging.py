@@ -16,7 +16,7 @@ from shared.messages.tickets import TicketCommented
 from shared.messaging.broker import ensure_topics, make_producer
 from shared.messaging.consumer import ConsumerRunner
 from shared.messaging.inbox import InboxEntry
-from shared.messaging.lease import LeaseKeeper
+from shared.messaging.lease import Lease, LeaseKeeper
 from shared.messaging.outbox import OutboxMessage, OutboxRelay, add_to_outbox
 from shared.topics import dlq
 from tests.helpers import eventually
@@ -32,7 +32,7 @@ class AppliedComment(SQLModel, table=True):
     body: str
 
 
-TABLES = [OutboxMessage, InboxEntry, AppliedComment]
+TABLES = [OutboxMessage, InboxEntry, Lease, AppliedComment]
 
 
 def comment(ticket_id: str, body: str):
