@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import func, update
 from sqlmodel import col, select
@@ -14,6 +12,7 @@ from shared.errors import Conflict, NotFound
 
 from services.notifier.domain import DeliveryStatus, FailureOutcome
 from services.notifier.handlers import NEW_DELIVERIES
+from services.notifier.lanes import LaneBook
 from services.notifier.models import Delivery, NotifierTicket
 from services.notifier.permissions import Scope
 
@@ -26,12 +25,6 @@ _MAX_ERROR_CHARS = 1000
 
 class NotReplayable(Conflict):
     """Only a dead delivery can be replayed."""
-
-
-@dataclass(frozen=True, slots=True)
-class DueLane:
-    lane: str
-    endpoint: str
 
 
 async def list_deliveries(
@@ -63,57 +56,41 @@ async def list_deliveries(
     return list(rows), total
 
 
-def _lane_heads():
-    """Each lane's oldest pending delivery: only it may go; a later one never jumps the queue."""
-    first = (
-        select(Delivery.lane, func.min(Delivery.id).label("first_id"))
-        .where(Delivery.status == DeliveryStatus.PENDING)
-        .group_by(Delivery.lane)
-        .subquery()
-    )
-    return select(Delivery).join(first, col(Delivery.id) == first.c.first_id)
-
-
-async def due_lanes(
-    db: Database, *, now: datetime, exclude_lanes: Collection[str], exclude_endpoints: Collection[str], limit: int
-) -> list[DueLane]:
-    """Lanes whose head delivery is due, oldest first, leaving out busy lanes and saturated endpoints."""
+async def pending_after(db: Database, after_id: int, *, limit: int) -> list[Delivery]:
+    """Pending deliveries with an id above `after_id`, oldest first: what was committed since."""
     query = (
-        _lane_heads()
-        .where(
-            col(Delivery.next_attempt_at) <= now,
-            col(Delivery.lane).not_in(exclude_lanes),
-            col(Delivery.endpoint).not_in(exclude_endpoints),
-        )
+        select(Delivery)
+        .where(col(Delivery.id) > after_id, Delivery.status == DeliveryStatus.PENDING)
         .order_by(col(Delivery.id))
         .limit(limit)
     )
     async with db.read() as session:
-        return [DueLane(d.lane, d.endpoint) for d in (await session.exec(query)).all()]
+        return list((await session.exec(query)).all())
 
 
-async def next_wake_up(db: Database, *, now: datetime) -> datetime | None:
-    """When the earliest lane head waiting on a backoff falls due; None if none waits."""
-    heads = _lane_heads().where(col(Delivery.next_attempt_at) > now).subquery()
+async def pending_not_in(db: Database, book: LaneBook) -> list[Delivery]:
+    """Every pending delivery the book does not hold (a replay, a row committed out of id order)."""
     async with db.read() as session:
-        return (await session.exec(select(func.min(heads.c.next_attempt_at)))).one()
+        ids = (await session.exec(select(Delivery.id).where(Delivery.status == DeliveryStatus.PENDING))).all()
+        missing = [i for i in ids if not book.knows(i)]
+        rows: list[Delivery] = []
+        for chunk in range(0, len(missing), 500):
+            query = select(Delivery).where(col(Delivery.id).in_(missing[chunk : chunk + 500]))
+            rows.extend((await session.exec(query)).all())
+    return rows
 
 
-async def next_pending(db: Database, *, lane: str) -> Delivery | None:
-    """The lane's oldest pending delivery, due or not."""
-    query = (
-        select(Delivery)
-        .where(Delivery.lane == lane, Delivery.status == DeliveryStatus.PENDING)
-        .order_by(col(Delivery.id))
-        .limit(1)
-    )
-    async with db.read() as session:
-        return (await session.exec(query)).first()
-
-
-async def mark_delivered(db: Database, *, delivery_id: int) -> None:
-    """Record that the receiver took it."""
-    await _update_pending(db, delivery_id, status=DeliveryStatus.DELIVERED, delivered_at=utcnow())
+async def mark_delivered(db: Database, *, delivery_ids: list[int]) -> None:
+    """Record that the receivers took them, in one transaction."""
+    now = utcnow()
+    async with db.unit_of_work() as session:
+        for chunk in range(0, len(delivery_ids), 500):
+            # Only a pending row changes: a delivery cancelled meanwhile stays cancelled.
+            await session.exec(
+                update(Delivery)
+                .where(col(Delivery.id).in_(delivery_ids[chunk : chunk + 500]), Delivery.status == DeliveryStatus.PENDING)
+                .values(status=DeliveryStatus.DELIVERED, delivered_at=now)
+            )
 
 
 async def mark_failed(db: Database, *, delivery_id: int, error: str, outcome: FailureOutcome) -> None:

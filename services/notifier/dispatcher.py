@@ -4,6 +4,12 @@ A lane is one target (the ticket's callback, a subscription, the requester's mai
 escalation contact's) and one ticket, so a slow or dead endpoint holds up only its own lanes;
 an endpoint never has more than a few lanes in flight, so it cannot take every slot either.
 
+The ledger (the deliveries table) is the truth; the dispatcher holds its pending rows in
+memory (`LaneBook`) so that choosing what goes next costs no query: rows committed since it
+last looked are loaded when a commit wakes it, and every pending row is checked each poll
+interval (replays, anything missed). Delivered rows are marked in bulk at most every
+`mark_interval_s`; a failed attempt is recorded at once.
+
 At least once: a call that succeeds but whose outcome is not recorded (crash, shutdown)
 is made again; receivers drop repeats by the event id.
 """
@@ -12,10 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import Counter as Tally
-from dataclasses import dataclass
-from datetime import datetime
-from functools import partial
+import time
+from datetime import timedelta
 
 import httpx
 from prometheus_client import Counter
@@ -25,6 +29,7 @@ from shared.waits import wait_for_event
 
 from services.notifier import deliveries, domain, fanout
 from services.notifier.domain import Channel, DeliveryStatus, RetryPolicy
+from services.notifier.lanes import LaneBook
 from services.notifier.mailer import Mailer
 from services.notifier.models import Delivery
 from services.notifier.settings import NotifierSettings
@@ -35,16 +40,18 @@ log = logging.getLogger(__name__)
 ATTEMPTS = Counter("escalier_notifications_total", "Delivery attempts made", ["channel", "outcome"])
 
 
-@dataclass(slots=True)
-class _InFlight:
-    task: asyncio.Task
-    endpoint: str
-
-
 class Dispatcher:
-    """Woken by commits, by backoffs falling due, and every poll interval; one sender task per lane."""
+    """Woken by commits, by lanes finishing, by backoffs falling due, and every poll interval."""
 
-    def __init__(self, db: Database, settings: NotifierSettings, *, webhooks: WebhookSender, mailer: Mailer) -> None:
+    def __init__(
+        self,
+        db: Database,
+        settings: NotifierSettings,
+        *,
+        webhooks: WebhookSender,
+        mailer: Mailer,
+        mark_interval_s: float = 0.05,
+    ) -> None:
         self._db = db
         self._settings = settings
         self._webhooks = webhooks
@@ -54,83 +61,121 @@ class Dispatcher:
             base_s=settings.webhook_backoff_base_s,
             max_s=settings.webhook_backoff_max_s,
         )
+        self._mark_interval_s = mark_interval_s
         self._wake = asyncio.Event()
-        self._in_flight: dict[str, _InFlight] = {}
+        self._book = LaneBook(max_in_flight=settings.webhook_max_in_flight, cap_of=self._cap)
+        self._tasks: dict[str, asyncio.Task] = {}
+        self._loaded_up_to = 0  # every pending row with a higher id is new to the book
+        self._new_rows = True
+        self._rescan_at = 0.0
+        self._delivered: list[int] = []  # sent, not yet marked in the ledger
+        self._settled: list[int] = []  # recorded in the ledger as dead, still known to the book
+        self._mark_at: float | None = None
 
     def wake(self) -> None:
-        """Look for due deliveries now rather than at the next poll."""
+        """New pending rows were committed: load them and send now rather than at the next poll."""
+        self._new_rows = True
         self._wake.set()
+
+    @property
+    def waiting(self) -> int:
+        """Deliveries held, not yet sent."""
+        return len(self._book)
 
     async def run(self) -> None:
         """Dispatch until cancelled; the HTTP client lives exactly as long as this loop."""
         async with self._webhooks.client() as client:
             try:
                 while True:
-                    # Cleared before looking, so a commit during the query still wakes the next round.
+                    # Cleared before looking, so a wake-up during the round starts another.
                     self._wake.clear()
                     try:
                         await self.dispatch_once(client)
-                        wake_at = await deliveries.next_wake_up(self._db, now=utcnow())
                     except Exception:
                         log.exception("dispatch failed; retrying at the next poll")
-                        wake_at = None
-                    await self._sleep(wake_at)
+                    await self._sleep()
             finally:
-                await self._cancel_in_flight()
+                await self._stop()
 
     async def dispatch_once(self, client: httpx.AsyncClient) -> int:
-        """Start a sender for each due lane, within the global and per-endpoint caps; how many started."""
-        free = self._settings.webhook_max_in_flight - len(self._in_flight)
-        if free <= 0:
-            return 0
-        busy = Tally(f.endpoint for f in self._in_flight.values())
-        full = [e for e, n in busy.items() if n >= self._cap(e)]
-        due = await deliveries.due_lanes(
-            self._db, now=utcnow(), exclude_lanes=list(self._in_flight), exclude_endpoints=full, limit=free
-        )
-        started = 0
-        for lane in due:
-            if busy[lane.endpoint] >= self._cap(lane.endpoint):
-                continue  # picked up again once one of this endpoint's lanes finishes
-            busy[lane.endpoint] += 1
-            task = asyncio.create_task(self._send_lane(client, lane.lane), name=f"deliveries:{lane.lane}")
-            self._in_flight[lane.lane] = _InFlight(task, lane.endpoint)
-            task.add_done_callback(partial(self._finished, lane.lane))
-            started += 1
-        return started
+        """Load what is new, record what was sent, start a sender for each lane that may go; how many started."""
+        now = time.monotonic()
+        if now >= self._rescan_at:
+            self._rescan_at = now + self._settings.dispatch_poll_interval_s
+            self._book.add(await deliveries.pending_not_in(self._db, self._book))
+            self._new_rows = True  # and what came after
+        if self._new_rows:
+            self._new_rows = False
+            await self._load_new()
+        if self._mark_at is not None and (now >= self._mark_at or len(self._delivered) >= 500):
+            await self._mark()
+        if self._settled:
+            self._book.forget(self._settled)
+            self._settled = []
+        lanes = self._book.take(utcnow())
+        for lane in lanes:
+            self._tasks[lane] = asyncio.create_task(self._send_lane(client, lane), name=f"deliveries:{lane}")
+        return len(lanes)
+
+    async def _load_new(self) -> None:
+        while True:
+            rows = await deliveries.pending_after(self._db, self._loaded_up_to, limit=1000)
+            if not rows:
+                return
+            self._loaded_up_to = max(self._loaded_up_to, rows[-1].id)
+            self._book.add(rows)
+
+    async def _mark(self) -> None:
+        ids, self._delivered, self._mark_at = self._delivered, [], None
+        try:
+            await deliveries.mark_delivered(self._db, delivery_ids=ids)
+        except BaseException:
+            self._delivered = ids + self._delivered  # marked by a later round
+            self._mark_at = time.monotonic()
+            raise
+        self._book.forget(ids)
 
     def _cap(self, endpoint: str) -> int:
         if endpoint == fanout.SMTP_ENDPOINT:
             return self._settings.smtp_max_in_flight
         return self._settings.webhook_max_in_flight_per_endpoint
 
-    async def _sleep(self, wake_at: datetime | None) -> None:
-        timeout = self._settings.dispatch_poll_interval_s
-        if wake_at is not None:
-            timeout = min(timeout, max(0.0, (wake_at - utcnow()).total_seconds()))
+    async def _sleep(self) -> None:
+        now = time.monotonic()
+        wake_at = min(self._rescan_at, self._mark_at or self._rescan_at)
+        timeout = max(0.0, wake_at - now)
+        if (due := self._book.next_due()) is not None:
+            timeout = min(timeout, max(0.0, (due - utcnow()).total_seconds()))
         await wait_for_event(self._wake, timeout)
 
-    def _finished(self, lane: str, task: asyncio.Task) -> None:
-        self._in_flight.pop(lane, None)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("sender of lane %s crashed", lane, exc_info=task.exception())
-        # A delivery committed while this lane was in flight was skipped; the endpoint has room again.
-        self._wake.set()
-
-    async def _cancel_in_flight(self) -> None:
-        tasks = [f.task for f in self._in_flight.values()]
+    async def _stop(self) -> None:
+        tasks = list(self._tasks.values())
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if self._delivered:
+            try:
+                await self._mark()
+            except Exception:
+                log.exception("could not record %d deliveries as sent; they will be sent again", len(self._delivered))
 
     async def _send_lane(self, client: httpx.AsyncClient, lane: str) -> None:
-        # Reloaded each round: deliveries committed meanwhile join the lane in id order.
-        while True:
-            delivery = await deliveries.next_pending(self._db, lane=lane)
-            if delivery is None or delivery.next_attempt_at > utcnow():
-                return
-            if not await self._attempt(client, delivery):
-                return
+        try:
+            while (delivery := self._book.head(lane)) is not None and delivery.next_attempt_at <= utcnow():
+                try:
+                    went = await self._attempt(client, delivery)
+                except Exception:
+                    # The ledger could not be written (or a bug): try again at the next poll, not at once.
+                    log.exception("sending delivery %d failed; trying again later", delivery.id)
+                    delivery.next_attempt_at = utcnow() + timedelta(seconds=self._settings.dispatch_poll_interval_s)
+                    return
+                if not went:
+                    return  # backing off: the book holds the lane until its head is due
+                self._book.done(lane)
+        finally:
+            self._tasks.pop(lane, None)
+            self._book.finished(lane)
+            self._wake.set()
 
     async def _attempt(self, client: httpx.AsyncClient, delivery: Delivery) -> bool:
         """Make one attempt and record it; True if the lane's next delivery may go."""
@@ -139,14 +184,19 @@ class Dispatcher:
         else:
             failure = await self._webhooks.send(client, delivery)
         if failure is None:
-            await deliveries.mark_delivered(self._db, delivery_id=delivery.id)
+            self._delivered.append(delivery.id)
+            if self._mark_at is None:
+                self._mark_at = time.monotonic() + self._mark_interval_s
             ATTEMPTS.labels(delivery.channel, "delivered").inc()
             return True
         outcome = domain.after_failure(
             delivery.attempts, now=utcnow(), policy=self._policy, permanent=failure.permanent
         )
         await deliveries.mark_failed(self._db, delivery_id=delivery.id, error=failure.error, outcome=outcome)
+        delivery.attempts, delivery.next_attempt_at = outcome.attempts, outcome.next_attempt_at
         dead = outcome.status == DeliveryStatus.DEAD
+        if dead:
+            self._settled.append(delivery.id)  # forgotten by the loop, never during a rescan
         ATTEMPTS.labels(delivery.channel, "dead" if dead else "failed").inc()
         log.warning(
             "delivery %d (%s, ticket %s) failed (attempt %d): %s%s",

@@ -64,7 +64,7 @@ class Delivery(SQLModel, table=True):
     __tablename__ = "notifier_deliveries"
     __table_args__ = (
         UniqueConstraint("event_id", "target"),
-        # The dispatcher looks up each lane's oldest pending delivery.
+        # The dispatcher reads every pending delivery's id (a rescan of what it holds).
         Index("ix_notifier_deliveries_status_lane", "status", "lane", "id"),
     )
 
