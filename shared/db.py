@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from shared import sqlite_inline
+
 # The largest integer SQLite and PostgreSQL bind (OFFSET, BIGINT ids): a larger one failed in the
 # driver (a 500); APIs bound their integers with it (past it, 422 naming the parameter).
 INT64_MAX = 2**63 - 1
@@ -30,6 +32,11 @@ def _json_dumps(value) -> str:
 
 # JSON columns (snapshots, outbox headers) through orjson: the stdlib encoder showed in profiles.
 _JSON = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
+
+
+# How long a statement waits for a lock held by another process (another replica, a migration,
+# an operator's shell) before it fails with "database is locked".
+_BUSY_TIMEOUT_S = 30.0
 
 
 def _sqlite_engine(url: str, *, writer: bool) -> AsyncEngine:
@@ -45,8 +52,20 @@ def _sqlite_engine(url: str, *, writer: bool) -> AsyncEngine:
     # of work's Python work before it touches the database overlaps the writer's round trips.
     pool = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 300} if writer and not in_memory else {}
     # Sessions end their own transactions: the pool's ROLLBACK on every return is one more
-    # round trip to the connection's thread per unit of work, for nothing.
-    engine = create_async_engine(url, connect_args={"timeout": 30}, pool_reset_on_return=None, **_JSON, **pool)
+    # round trip per unit of work, for nothing.
+    if in_memory:
+        engine = create_async_engine(url, connect_args={"timeout": 30}, pool_reset_on_return=None, **_JSON, **pool)
+    else:
+        # A file's statements run on the loop's thread (see shared.sqlite_inline); a lock held by
+        # another process is waited for up to the busy timeout, without blocking the loop.
+        path = str(Path(parsed.database).resolve())
+        engine = create_async_engine(
+            url,
+            async_creator=lambda: sqlite_inline.connect(path, busy_timeout_s=_BUSY_TIMEOUT_S),
+            pool_reset_on_return=None,
+            **_JSON,
+            **pool,
+        )
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:
@@ -55,7 +74,8 @@ def _sqlite_engine(url: str, *, writer: bool) -> AsyncEngine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         # The busy timeout first: switching a new file to WAL takes a lock another process may hold.
-        cursor.execute("PRAGMA busy_timeout=30000")  # other processes on the same file
+        # A file's connection waits in shared.sqlite_inline instead (SQLite's wait would block the loop).
+        cursor.execute(f"PRAGMA busy_timeout={int(_BUSY_TIMEOUT_S * 1000) if in_memory else 0}")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
