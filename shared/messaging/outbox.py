@@ -110,6 +110,7 @@ class OutboxRelay:
         self._sent: list[int] = []  # published, not yet marked in the database
         self._after_id: int | None = None  # every unpublished row up to here was sent since the last mark
         self._generation = 0  # bumped by republish_retained: sends begun before it are forgotten
+        self._mark_task: asyncio.Task | None = None
         self.published = 0
         db.on_commit(self._after_commit)
 
@@ -127,10 +128,12 @@ class OutboxRelay:
         while True:
             try:
                 sent = await self.publish_batch() if await self._leading() else 0
-                if self._sent and (
+                if self._sent and not self._marking() and (
                     time.monotonic() - last_mark >= self._mark_interval_s or len(self._sent) >= 20 * self._batch_size
                 ):
-                    await self._mark()
+                    # In the background: the mark waits its turn for the writer behind every
+                    # request, and publishing must not wait with it.
+                    self._mark_task = asyncio.create_task(self._mark_in_background())
                     last_mark = time.monotonic()
                 if utcnow() - last_purge > timedelta(minutes=10):
                     await self.purge()
@@ -146,11 +149,22 @@ class OutboxRelay:
                 wait_s = self._mark_interval_s if self._sent else self._poll_interval_s
                 await wait_for_event(self._wake, wait_s)
 
+    def _marking(self) -> bool:
+        return self._mark_task is not None and not self._mark_task.done()
+
+    async def _mark_in_background(self) -> None:
+        try:
+            await self._mark()
+        except Exception:
+            log.exception("could not mark sent outbox rows published; trying again")
+
     async def _leading(self) -> bool:
         return self._lease is None or await self._lease.keep()
 
     async def close(self) -> None:
         """Mark what was sent and hand the lease over (a clean stop)."""
+        if self._mark_task is not None:
+            await asyncio.gather(self._mark_task, return_exceptions=True)
         await self._mark()
         if self._lease is not None:
             await self._lease.release()
@@ -186,7 +200,8 @@ class OutboxRelay:
             try:
                 await self._mark_published(ids, generation)
             except BaseException:
-                self._sent = ids + self._sent  # marked by a later try
+                if generation == self._generation:
+                    self._sent = ids + self._sent  # marked by a later try (after a republish, never)
                 raise
         # Rescan from the oldest unpublished row: on PostgreSQL a lower id can commit after
         # a higher one was sent.
