@@ -70,6 +70,8 @@ class Dispatcher:
         self._rescan_at = 0.0
         self._delivered: list[int] = []  # sent, not yet marked in the ledger
         self._settled: list[int] = []  # recorded in the ledger as dead, still known to the book
+        self._marked: list[int] = []  # recorded as delivered, still known to the book
+        self._mark_task: asyncio.Task | None = None
         self._mark_at: float | None = None
 
     def wake(self) -> None:
@@ -107,11 +109,13 @@ class Dispatcher:
         if self._new_rows:
             self._new_rows = False
             await self._load_new()
-        if self._mark_at is not None and (now >= self._mark_at or len(self._delivered) >= 500):
-            await self._mark()
-        if self._settled:
-            self._book.forget(self._settled)
-            self._settled = []
+        if self._mark_at is not None and (now >= self._mark_at or len(self._delivered) >= 500) and not self._marking():
+            # In the background: the mark waits its turn for the writer (behind the consumer's
+            # batch), and lanes must not wait with it.
+            self._mark_task = asyncio.create_task(self._mark_in_background())
+        if self._settled or self._marked:
+            self._book.forget(self._settled + self._marked)
+            self._settled, self._marked = [], []
         lanes = self._book.take(utcnow())
         for lane in lanes:
             self._tasks[lane] = asyncio.create_task(self._send_lane(client, lane), name=f"deliveries:{lane}")
@@ -125,15 +129,25 @@ class Dispatcher:
             self._loaded_up_to = max(self._loaded_up_to, rows[-1].id)
             self._book.add(rows)
 
+    def _marking(self) -> bool:
+        return self._mark_task is not None and not self._mark_task.done()
+
+    async def _mark_in_background(self) -> None:
+        try:
+            await self._mark()
+        except Exception:
+            log.exception("could not record %d deliveries as sent; trying again", len(self._delivered))
+        self._wake.set()  # ids to forget, and what was sent meanwhile
+
     async def _mark(self) -> None:
         ids, self._delivered, self._mark_at = self._delivered, [], None
         try:
             await deliveries.mark_delivered(self._db, delivery_ids=ids)
         except BaseException:
             self._delivered = ids + self._delivered  # marked by a later round
-            self._mark_at = time.monotonic()
+            self._mark_at = time.monotonic() + self._settings.dispatch_poll_interval_s
             raise
-        self._book.forget(ids)
+        self._marked.extend(ids)  # forgotten by the loop, never during a rescan
 
     def _cap(self, endpoint: str) -> int:
         if endpoint == fanout.SMTP_ENDPOINT:
@@ -153,6 +167,8 @@ class Dispatcher:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if self._mark_task is not None:
+            await asyncio.gather(self._mark_task, return_exceptions=True)
         if self._delivered:
             try:
                 await self._mark()

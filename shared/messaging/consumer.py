@@ -150,6 +150,9 @@ class ConsumerRunner:
                     for item, is_new in zip(decoded, fresh):
                         if is_new:
                             await self._handle(session, item)
+                            # SQLite's statements run on the loop's thread (shared.sqlite_inline):
+                            # let requests and calls in flight go on between two events.
+                            await asyncio.sleep(0)
                 return
             except Exception as exc:
                 fault = storage_fault(exc)
