@@ -12,9 +12,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
-from sqlalchemy import DateTime, TypeDecorator, event, text
+from sqlalchemy import DateTime, Table, TypeDecorator, event, insert, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -159,6 +160,23 @@ class Database:
         await self.engine.dispose()
         if self._reader is not self.engine:
             await self._reader.dispose()
+
+
+_STAGED_ROWS = "staged_rows"
+
+
+def stage_insert(session: AsyncSession, table: Table, row: dict) -> None:
+    """Insert `row` into `table` when the session commits: one multi-row INSERT per table, in the
+    order staged, instead of an ORM object each (their construction and flush showed in profiles).
+    Rows staged this way are not seen by queries in the same transaction."""
+    session.info.setdefault(_STAGED_ROWS, {}).setdefault(table, []).append(row)
+
+
+@event.listens_for(Session, "before_commit")
+def _insert_staged_rows(session: Session) -> None:
+    # Inside the async session's greenlet: plain calls are fine.
+    for table, rows in session.info.pop(_STAGED_ROWS, {}).items():
+        session.execute(insert(table), rows)
 
 
 class UTCDateTime(TypeDecorator):

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.auth import Principal
-from shared.db import Database
+from shared.db import Database, stage_insert, utcnow
 from shared.errors import NotFound
 from shared.messages import Envelope, is_public
 from shared.messages.tickets import TicketSubmitted
 
 from services.notifier import domain, fanout
+from services.notifier.domain import DeliveryStatus
 from services.notifier.fanout import EmailOptions, PlannedDelivery, SubscriptionTarget, TicketContact
 from services.notifier.models import Delivery, NotifierTicket, StreamEvent, Subscription
 
@@ -46,37 +47,45 @@ async def record_event(session: AsyncSession, event: Envelope, *, email: EmailOp
 
 
 def _stage_stream_event(session: AsyncSession, event: Envelope, data: dict, ticket: NotifierTicket | None) -> None:
-    organization = ticket.organization if ticket else None
-    session.add(
-        StreamEvent(
-            event_id=event.id, ticket_id=event.subject, organization=organization, type=event.type,
-            time=event.time, data=data,
-        )
-    )
+    # Rows, not ORM objects: inserted in bulk at commit (nothing reads them back before).
+    row = {
+        "event_id": event.id,
+        "ticket_id": event.subject,
+        "organization": ticket.organization if ticket else None,
+        "type": event.type,
+        "time": event.time,
+        "data": data,
+    }
+    stage_insert(session, StreamEvent.__table__, row)
     session.info[NEW_STREAM_EVENTS] = True
 
 
 def _stage_deliveries(session: AsyncSession, event: Envelope, data: dict, planned: list[PlannedDelivery]) -> None:
+    if not planned:
+        return
     body = domain.event_body(
         event_id=event.id, event_type=event.type, time=event.time, ticket_id=event.subject, data=data
     )
+    now = utcnow()
     for p in planned:
-        session.add(
-            Delivery(
-                event_id=event.id,
-                ticket_id=event.subject,
-                channel=p.channel,
-                target=p.target,
-                lane=domain.lane_of(p.target, event.subject),
-                endpoint=p.endpoint,
-                subscription_id=p.subscription_id,
-                url=p.url,
-                body=body,
-                message=p.message,
-            )
-        )
-    if planned:
-        session.info[NEW_DELIVERIES] = True
+        row = {
+            "event_id": event.id,
+            "ticket_id": event.subject,
+            "channel": p.channel,
+            "target": p.target,
+            "lane": domain.lane_of(p.target, event.subject),
+            "endpoint": p.endpoint,
+            "subscription_id": p.subscription_id,
+            "url": p.url,
+            "body": body,
+            "message": p.message,
+            "status": DeliveryStatus.PENDING,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        stage_insert(session, Delivery.__table__, row)
+    session.info[NEW_DELIVERIES] = True
 
 
 async def _upsert_ticket(session: AsyncSession, data: TicketSubmitted) -> NotifierTicket:
@@ -112,10 +121,17 @@ def _contact(ticket: NotifierTicket | None) -> TicketContact | None:
     )
 
 
+# Built once: making the statement showed in profiles, once per event.
+_SUBSCRIPTIONS_OF = (
+    select(Subscription.id, Subscription.url, Subscription.events)
+    .where(Subscription.organization == bindparam("organization"))
+    .order_by(col(Subscription.created_at))
+)
+
+
 async def _subscriptions_of(session: AsyncSession, organization: str) -> list[SubscriptionTarget]:
-    query = select(Subscription).where(Subscription.organization == organization).order_by(col(Subscription.created_at))
-    rows = (await session.exec(query)).all()
-    return [SubscriptionTarget(id=r.id, url=r.url, events=tuple(r.events)) for r in rows]
+    rows = (await session.exec(_SUBSCRIPTIONS_OF, params={"organization": organization})).all()
+    return [SubscriptionTarget(id=id_, url=url, events=tuple(events)) for id_, url, events in rows]
 
 
 def committed_changes(session: AsyncSession) -> tuple[bool, bool]:

@@ -12,13 +12,12 @@ import logging
 import time
 from datetime import datetime, timedelta
 
-from sqlalchemy import JSON, Column, LargeBinary, delete, event, func, insert, update
-from sqlalchemy.orm import Session
+from sqlalchemy import JSON, Column, LargeBinary, delete, func, update
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared import tracing
-from shared.db import Database, UTCDateTime, utcnow
+from shared.db import Database, UTCDateTime, stage_insert, utcnow
 from shared.messages.envelope import Envelope, encode
 from shared.messaging import metrics
 from shared.messaging.lease import LeaseKeeper
@@ -28,7 +27,6 @@ from shared.waits import wait_for_event
 log = logging.getLogger(__name__)
 
 _PENDING_FLAG = "outbox_pending"
-_STAGED = "outbox_staged"
 
 
 class OutboxMessage(SQLModel, table=True):
@@ -49,8 +47,9 @@ def add_to_outbox(session: AsyncSession, topic: str, event: Envelope) -> None:
     headers, value = encode(event)
     tracing.annotate(ticket_id=event.subject, event_id=event.id)
     headers.append((tracing.HEADER, tracing.outgoing().encode()))
-    staged = session.info.setdefault(_STAGED, [])
-    staged.append(
+    stage_insert(
+        session,
+        OutboxMessage.__table__,
         {
             "event_id": event.id,
             "topic": topic,
@@ -58,18 +57,9 @@ def add_to_outbox(session: AsyncSession, topic: str, event: Envelope) -> None:
             "headers": [[name, raw.decode()] for name, raw in headers],
             "value": value,
             "created_at": utcnow(),
-        }
+        },
     )
     session.info[_PENDING_FLAG] = True
-
-
-@event.listens_for(Session, "before_commit")
-def _insert_staged(session: Session) -> None:
-    # One multi-row INSERT for every event the transaction staged, instead of one ORM
-    # object each. Runs inside the async session's greenlet, so plain calls are fine.
-    rows = session.info.pop(_STAGED, None)
-    if rows:
-        session.execute(insert(OutboxMessage.__table__), rows)
 
 
 def add_handoff(session: AsyncSession, event: Envelope, to_topic: str) -> None:
