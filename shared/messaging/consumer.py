@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
@@ -30,6 +31,9 @@ from shared.storage import StorageFault, storage_fault
 from shared.topics import dlq
 
 log = logging.getLogger(__name__)
+
+# How long a batch runs on the loop before it lets other work in.
+_YIELD_EVERY_S = 0.005
 
 Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
 # topic -> event type -> handler; types a service does not list are skipped.
@@ -147,12 +151,16 @@ class ConsumerRunner:
             try:
                 async with self._db.unit_of_work() as session:
                     fresh = await first_deliveries(session, [(i.record.topic, i.event.id) for i in decoded])
+                    yielded = time.monotonic()
                     for item, is_new in zip(decoded, fresh):
                         if is_new:
                             await self._handle(session, item)
+                        if time.monotonic() - yielded > _YIELD_EVERY_S:
                             # SQLite's statements run on the loop's thread (shared.sqlite_inline):
-                            # let requests and calls in flight go on between two events.
+                            # let requests and calls in flight go on now and then, not after
+                            # every event (the batch holds the writer meanwhile).
                             await asyncio.sleep(0)
+                            yielded = time.monotonic()
                 return
             except Exception as exc:
                 fault = storage_fault(exc)
