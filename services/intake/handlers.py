@@ -44,7 +44,8 @@ async def submit_ticket(db: Database, *, body: TicketCreate, idempotency_key: st
 
 async def _submit(db: Database, *, body: TicketCreate, idempotency_key: str | None) -> tuple[IntakeTicket, bool]:
     fingerprint = _fingerprint(body)
-    async with db.unit_of_work() as session:
+
+    async def work(session: AsyncSession) -> tuple[IntakeTicket, bool]:
         if idempotency_key:
             existing = await _by_idempotency_key(session, body.organization, idempotency_key)
             if existing is not None:
@@ -85,7 +86,10 @@ async def _submit(db: Database, *, body: TicketCreate, idempotency_key: str | No
         # One fact on two streams: the hand-off to triage and the audit trail.
         add_to_outbox(session, TICKETS_SUBMITTED, event)
         add_to_outbox(session, TICKETS_EVENTS, event)
-    return ticket, True
+        return ticket, True
+
+    # Group commit: under load, one transaction for many submissions (see Database.batched).
+    return await db.batched(work)
 
 
 async def _by_idempotency_key(session: AsyncSession, organization: str, key: str) -> IntakeTicket | None:
