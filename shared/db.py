@@ -24,10 +24,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared import sqlite_inline
 
-# The largest integer SQLite and PostgreSQL bind (OFFSET, BIGINT ids): a larger one failed in the
-# driver (a 500); APIs bound their integers with it (past it, 422 naming the parameter).
 T = TypeVar("T")
 
+# The largest integer SQLite and PostgreSQL bind (OFFSET, BIGINT ids): a larger one failed in the
+# driver (a 500); APIs bound their integers with it (past it, 422 naming the parameter).
 INT64_MAX = 2**63 - 1
 MAX_OFFSET = INT64_MAX
 

@@ -79,11 +79,6 @@ class Dispatcher:
         self._new_rows = True
         self._wake.set()
 
-    @property
-    def waiting(self) -> int:
-        """Deliveries held, not yet sent."""
-        return len(self._book)
-
     async def run(self) -> None:
         """Dispatch until cancelled; the HTTP client lives exactly as long as this loop."""
         async with self._webhooks.client() as client:
