@@ -23,11 +23,23 @@ _ENDINGS = r"(?:e|s|es|x)?"
 Term = str | list[str]  # a phrase, or words that must all appear (in any order)
 
 
-def _pattern(phrase: str) -> re.Pattern[str]:
-    words = normalize(phrase)
-    if not words:
-        raise ValueError(f"keyword {phrase!r} has no letters or digits")
-    return re.compile(rf"(?<!\w){re.escape(words)}{_ENDINGS}(?!\w)")
+class _Phrase:
+    """A keyword's pattern, and the plain text every match contains: a substring test (fast)
+    rules most keywords out before the regular expression runs (slow, one per keyword)."""
+
+    __slots__ = ("words", "pattern")
+
+    def __init__(self, phrase: str) -> None:
+        self.words = normalize(phrase)
+        if not self.words:
+            raise ValueError(f"keyword {phrase!r} has no letters or digits")
+        self.pattern = re.compile(rf"(?<!\w){re.escape(self.words)}{_ENDINGS}(?!\w)")
+
+    def finditer(self, text: str):
+        return self.pattern.finditer(text) if self.words in text else ()
+
+    def search(self, text: str) -> re.Match[str] | None:
+        return self.pattern.search(text) if self.words in text else None
 
 
 def _label(term: Term) -> str:
@@ -51,10 +63,10 @@ class CategoryRule(_Rule):
     """A category's keywords (each with its weight) and the tier its tickets go to."""
 
     keywords: dict[str, PositiveFloat] = {}
-    _patterns: list[tuple[str, float, re.Pattern[str]]] = PrivateAttr(default_factory=list)
+    _patterns: list[tuple[str, float, _Phrase]] = PrivateAttr(default_factory=list)
 
     def model_post_init(self, _context) -> None:
-        self._patterns = [(kw, weight, _pattern(kw)) for kw, weight in self.keywords.items()]
+        self._patterns = [(kw, weight, _Phrase(kw)) for kw, weight in self.keywords.items()]
 
     def hits(self, text: str) -> list[tuple[str, float]]:
         """The keywords found in normalized `text`, each counted once, with their weights.
@@ -83,11 +95,11 @@ class Override(_Rule):
     match: list[Term] = Field(min_length=1)
     category: Category | None = None  # None: keep the category the keywords chose
     when_category: Category | None = None  # apply only when the keywords chose this category
-    _patterns: list[tuple[str, list[re.Pattern[str]]]] = PrivateAttr(default_factory=list)
+    _patterns: list[tuple[str, list[_Phrase]]] = PrivateAttr(default_factory=list)
 
     def model_post_init(self, _context) -> None:
         terms = [[t] if isinstance(t, str) else t for t in self.match]
-        self._patterns = [(_label(t), [_pattern(word) for word in t]) for t in terms]
+        self._patterns = [(_label(t), [_Phrase(word) for word in t]) for t in terms]
 
     def first_match(self, text: str, scored_category: str) -> str | None:
         """The first of this override's terms found in normalized `text`, if it applies."""
