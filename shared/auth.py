@@ -60,6 +60,9 @@ class InsecureSecret(RuntimeError):
     """The placeholder secret outside development mode."""
 
 
+_VERIFIED_TOKENS_KEPT = 10_000
+
+
 class TokenVerifier:
     """Verifies bearer tokens with the configured key; built once per service."""
 
@@ -68,6 +71,7 @@ class TokenVerifier:
         self.issuer = settings.jwt_issuer
         self.audience = settings.jwt_audience
         self._jwks: jwt.PyJWKSet | None = None
+        self._verified: dict[str, tuple[Principal, float]] = {}  # token -> (caller, expiry), oldest first
         if self.algorithm == "HS256":
             if settings.jwt_secret == PLACEHOLDER_JWT_SECRET and settings.environment != "development":
                 raise InsecureSecret(
@@ -91,7 +95,16 @@ class TokenVerifier:
         raise jwt.InvalidTokenError(f"no key {kid!r} in the JWKS")
 
     def verify(self, token: str) -> Principal:
-        """The caller behind `token`; jwt.InvalidTokenError or ValidationError if it is not valid."""
+        """The caller behind `token`; jwt.InvalidTokenError or ValidationError if it is not valid.
+
+        A token verified once is remembered until it expires (a bounded cache): clients send the
+        same token with every request, and its decoding showed as a sixth of a request's time."""
+        known = self._verified.get(token)
+        if known is not None:
+            principal, expires_at = known
+            if time.time() < expires_at:
+                return principal
+            del self._verified[token]
         claims = jwt.decode(
             token,
             self._key_for(token),
@@ -100,7 +113,11 @@ class TokenVerifier:
             issuer=self.issuer,
             options={"require": ["exp", "iat", "sub", "iss", "aud"]},
         )
-        return Principal.model_validate(claims)
+        principal = Principal.model_validate(claims)  # frozen: safe to hand out again
+        if len(self._verified) >= _VERIFIED_TOKENS_KEPT:
+            self._verified.pop(next(iter(self._verified)))  # the oldest
+        self._verified[token] = (principal, float(claims["exp"]))
+        return principal
 
 
 def mint_token(settings, *, sub: str, role: Role, org: str | None = None, orgs: list[str] = (),

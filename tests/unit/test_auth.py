@@ -35,6 +35,21 @@ def test_expired_foreign_or_misaddressed_tokens_are_refused(change, error):
         TokenVerifier(DEV).verify(forged)
 
 
+def test_a_verified_token_is_remembered_only_until_it_expires(monkeypatch):
+    verifier = TokenVerifier(DEV)
+    token = mint_token(DEV, sub="ann", role=Role.REQUESTER, org="acme")
+    first = verifier.verify(token)
+    monkeypatch.setattr(jwt, "decode", lambda *a, **k: pytest.fail("a remembered token is decoded again"))
+    assert verifier.verify(token) is first
+    monkeypatch.undo()
+
+    claims = jwt.decode(token, options={"verify_signature": False})
+    expired = jwt.encode({**claims, "exp": int(time.time()) - 10}, DEV.jwt_secret, algorithm="HS256")
+    verifier._verified[expired] = (first, time.time() - 10)  # remembered from when it was valid
+    with pytest.raises(jwt.ExpiredSignatureError):
+        verifier.verify(expired)
+
+
 def test_a_token_signed_with_another_secret_is_refused():
     other = ServiceSettings(jwt_secret="another-secret-of-at-least-32-bytes!!")
     with pytest.raises(jwt.InvalidSignatureError):
