@@ -67,18 +67,20 @@ _propagator = TraceContextTextMapPropagator()
 # With nothing to export to, spans are not recorded (ALWAYS_OFF): they still get their ids, so
 # logs and the traceparent of what is staged are the same, at a third less of the cost.
 _provider = TracerProvider(resource=Resource.create({"service.name": "escalier"}), sampler=ALWAYS_OFF)
+_tracer = _provider.get_tracer("escalier")  # one for the process: making one per span showed in profiles
 
 
 def configure(service: str, processor: SpanProcessor | None = None) -> None:
     """This process's tracer: spans named after `service`, exported by `processor` if given, else by
     OTLP over HTTP when `OTEL_EXPORTER_OTLP_ENDPOINT` is set and the `otlp` extra is installed."""
-    global _provider
+    global _provider, _tracer
     if processor is None and os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
         processor = _otlp_processor()
     sampler = ALWAYS_ON if processor is not None else ALWAYS_OFF
     _provider = TracerProvider(resource=Resource.create({"service.name": service}), sampler=sampler)
     if processor is not None:
         _provider.add_span_processor(processor)
+    _tracer = _provider.get_tracer("escalier")
 
 
 def _otlp_processor() -> SpanProcessor | None:
@@ -96,7 +98,7 @@ def scope(traceparent: str | bytes | None = None, name: str = "escalier", **ids:
     """A span `name` continuing `traceparent` (or a new trace), with `ids` on every log line inside."""
     parent = parse(traceparent)
     carrier = {HEADER: format_traceparent(*parent)} if parent else {}
-    with _provider.get_tracer("escalier").start_as_current_span(name, context=_propagator.extract(carrier)) as span:
+    with _tracer.start_as_current_span(name, context=_propagator.extract(carrier)) as span:
         context = span.get_span_context()
         current = {"trace_id": f"{context.trace_id:032x}", "span_id": f"{context.span_id:016x}"}
         if parent:

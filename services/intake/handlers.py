@@ -12,7 +12,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.auth import Principal, Role
-from shared.db import Database, utcnow
+from shared.db import Database, stage_insert, utcnow
 from shared.errors import Conflict, NotFound
 from shared.messages import Envelope, is_public, new_event
 from shared.messages.tickets import TicketSubmitted
@@ -182,12 +182,12 @@ async def apply_ticket_event(session: AsyncSession, event: Envelope, *, contract
         ticket.sla = domain.clocks_after(ticket.sla, event.data, event.time, contract=contract, submitted_at=ticket.created_at)
     ticket.updated_at = utcnow()
     if is_public(event.type, event.data):
-        session.add(
-            TimelineEntry(
-                ticket_id=ticket.id,
-                event_id=event.id,
-                type=event.type,
-                time=event.time,
-                data=domain.timeline_data(event.data),
-            )
-        )
+        # A row, not an ORM object: inserted in bulk at commit (the timeline is only read elsewhere).
+        row = {
+            "ticket_id": ticket.id,
+            "event_id": event.id,
+            "type": event.type,
+            "time": event.time,
+            "data": domain.timeline_data(event.data),
+        }
+        stage_insert(session, TimelineEntry.__table__, row)
