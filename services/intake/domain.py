@@ -15,8 +15,9 @@ from shared.sla.clocks import TicketClocks
 from shared.sla.contracts import Contract
 
 
-def view_changes(event_type: str, data: Payload, status: str) -> dict[str, Any]:
-    """The fields of the requester's view that `data` changes (empty if none)."""
+def view_changes(event_type: str, data: Payload, status: str, assignee: str | None = None) -> dict[str, Any]:
+    """The fields of the requester's view that `data` changes (empty if none); `status` and
+    `assignee` are the view's before it."""
     match data:
         case ev.TicketTriaged():
             return {"category": data.category, "priority": data.priority, "specialty": data.specialty}
@@ -35,7 +36,9 @@ def view_changes(event_type: str, data: Payload, status: str) -> dict[str, Any]:
         case ev.TicketResolved():
             return {"status": Status.RESOLVED, "level": data.level}
         case ev.TicketReopened():
-            return {"status": Status.IN_PROGRESS, "level": None, **({"tier": data.tier} if data.tier else {})}
+            # As the tier does: back to the agent who resolved it, or to the queue if there was none.
+            reopened = Status.IN_PROGRESS if assignee else Status.QUEUED
+            return {"status": reopened, "level": None, **({"tier": data.tier} if data.tier else {})}
         case ev.TicketClosed():
             return {"status": Status.CLOSED}
     return {}

@@ -171,7 +171,7 @@ async def apply_ticket_event(session: AsyncSession, event: Envelope, *, contract
         return  # not submitted here (another intake's database, or purged)
     late = domain.is_late(event.time, ticket.view_times)
     changes = {
-        **domain.view_changes(event.type, event.data, ticket.status),
+        **domain.view_changes(event.type, event.data, ticket.status, ticket.assignee),
         **requester_rules.follow_up_changes(ticket, event.data, event.time),
     }
     applied, ticket.view_times = domain.in_order(changes, event.time, ticket.view_times)

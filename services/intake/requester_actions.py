@@ -123,7 +123,7 @@ def stage(session: AsyncSession, ticket: IntakeTicket, payload: Payload) -> Enve
 
 def _changes(ticket: IntakeTicket, event: Envelope) -> dict[str, Any]:
     changes = {
-        **domain.view_changes(event.type, event.data, ticket.status),
+        **domain.view_changes(event.type, event.data, ticket.status, ticket.assignee),
         **requester_rules.follow_up_changes(ticket, event.data, event.time),
     }
     if event.type == "ticket.rated":

@@ -45,7 +45,7 @@ async def resolved_ticket(db: Database, *, days_ago: float, level: int = 2, tier
             id=ticket_id, title="t", description="d", requester_email="ann@acme.example", requester_name="Ann",
             language="en", organization="acme", impact="low", urgency="low", status="resolved", level=level,
             tier=level or 1, resolved_at=utcnow() - timedelta(days=days_ago), resolution_count=1,
-            tiers_visited=list(tiers),
+            tiers_visited=list(tiers), assignee="bob" if level else None,  # the agent who resolved it
         ))
     return ticket_id
 

@@ -1,6 +1,6 @@
 """How each fact changes the requester's view."""
 
-from shared.messages.tickets import RequesterReplied, TicketEscalated, TicketResolved, TicketRouted
+from shared.messages.tickets import RequesterReplied, TicketEscalated, TicketReopened, TicketResolved, TicketRouted
 from services.intake.domain import timeline_data, view_changes
 
 
@@ -20,6 +20,12 @@ def test_a_reply_resumes_only_a_ticket_that_waited_on_its_requester():
     data = RequesterReplied(ticket_id="T1", body="here you go")
     assert view_changes("ticket.requester_replied", data, "waiting_on_requester") == {"status": "in_progress"}
     assert view_changes("ticket.requester_replied", data, "queued") == {}
+
+
+def test_a_reopened_ticket_goes_back_to_its_agent_or_to_the_queue_as_at_the_tier():
+    data = TicketReopened(ticket_id="T1", tier=2)
+    assert view_changes("ticket.reopened", data, "resolved", "alice")["status"] == "in_progress"
+    assert view_changes("ticket.reopened", data, "resolved", None)["status"] == "queued"
 
 
 def test_the_timeline_never_shows_a_hand_off_snapshot():
