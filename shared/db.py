@@ -23,6 +23,7 @@ from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared import sqlite_inline
+from shared.storage import storage_fault
 
 T = TypeVar("T")
 
@@ -40,9 +41,11 @@ def _json_dumps(value) -> str:
 _JSON = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
 
 
-# How long a statement waits for a lock held by another process (another replica, a migration,
-# an operator's shell) before it fails with "database is locked".
-_BUSY_TIMEOUT_S = 30.0
+# How long a statement waits for a lock held by another process (another replica, an operator's
+# shell) before it fails with "database is locked": well inside a client's timeout, so a request
+# gets its 503 rather than a timeout, and no one holds the writer connection for long meanwhile.
+# (Consumers wait less and retry; migrations wait longer, see shared.migrations.)
+_BUSY_TIMEOUT_S = 5.0
 
 
 def _sqlite_engine(url: str, *, writer: bool) -> AsyncEngine:
@@ -214,8 +217,16 @@ class GroupWriter:
         try:
             async with self._db.unit_of_work() as session:
                 for w in group:
-                    outcomes.append((w.future, *await _InContext(_in_savepoint(session, w.work), w.context)))
+                    ok, value = await _InContext(_in_savepoint(session, w.work), w.context)
+                    if not ok and storage_fault(value) is not None:
+                        # The database is locked, full or away: it is so for every work of the
+                        # group, so all get the error now rather than each after its own wait.
+                        raise value
+                    outcomes.append((w.future, ok, value))
         except BaseException as exc:  # the commit (or the writer) failed: nothing of the group is stored
+            if isinstance(exc, Exception) and storage_fault(exc) is not None:
+                # Those queued behind would wait as long for the same answer: they get it now.
+                group, self._queue = group + self._queue, []
             for w in group:
                 if not w.future.done():
                     w.future.set_exception(exc)

@@ -29,6 +29,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, MetaData, inspect
 from sqlmodel import SQLModel
 
+from shared import sqlite_inline
 from shared.db import Database
 from shared.messaging.inbox import InboxEntry
 from shared.messaging.lease import Lease
@@ -92,13 +93,22 @@ def _has_tables_of_a_service(connection: Connection) -> bool:
     return bool(set(inspect(connection).get_table_names()) - {"alembic_version"})
 
 
+MIGRATION_LOCK_WAIT_S = 60.0
+
+
 async def upgrade(db: Database, service: str, to: str = "head") -> None:
     """Bring the service's database to its newest revision (or `to`); replicas starting together migrate once."""
-    async with db.engine.begin() as connection:
-        if not db.is_sqlite:  # SQLite: BEGIN IMMEDIATE already holds the only write lock
-            lock = zlib.crc32(f"escalier-migrations-{service}".encode())
-            await connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({lock})")
-        await connection.run_sync(_upgrade, service, to)
+    # Replicas starting together on one SQLite file wait for each other's migration: longer than
+    # the few seconds a request or a consumer waits.
+    lock_wait = sqlite_inline.LOCK_WAIT_S.set(MIGRATION_LOCK_WAIT_S)
+    try:
+        async with db.engine.begin() as connection:
+            if not db.is_sqlite:  # SQLite: BEGIN IMMEDIATE already holds the only write lock
+                lock = zlib.crc32(f"escalier-migrations-{service}".encode())
+                await connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({lock})")
+            await connection.run_sync(_upgrade, service, to)
+    finally:
+        sqlite_inline.LOCK_WAIT_S.reset(lock_wait)
 
 
 async def differences(db: Database, models: Iterable[type[SQLModel]]) -> list:

@@ -16,11 +16,17 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from contextvars import ContextVar
 from functools import partial
 
 import aiosqlite
 
 _BUSY = ("database is locked", "database table is locked")
+
+# How long the statements of the current task wait for another process's lock, where shorter
+# than the connection's busy timeout: a request answers 503 before its client gives up, a
+# consumer lets go of the writer between its own retries.
+LOCK_WAIT_S: ContextVar[float | None] = ContextVar("sqlite_lock_wait_s", default=None)
 _FIRST_WAIT_S = 0.001
 _LONGEST_WAIT_S = 0.05
 
@@ -44,7 +50,7 @@ class InlineConnection(aiosqlite.Connection):
                     raise
                 # Nothing was done: SQLite gives up before it changes anything.
                 loop = asyncio.get_running_loop()
-                deadline = deadline or loop.time() + self._busy_timeout_s
+                deadline = deadline or loop.time() + (LOCK_WAIT_S.get() or self._busy_timeout_s)
                 if loop.time() >= deadline:
                     raise
                 await asyncio.sleep(wait_s)

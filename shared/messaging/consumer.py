@@ -20,7 +20,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.errors import KafkaError, MessageSizeTooLargeError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from shared import tracing
+from shared import sqlite_inline, tracing
 from shared.config import ServiceSettings
 from shared.db import Database
 from shared.messages.envelope import Envelope, PoisonMessage, decode
@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 # How long a batch runs on the loop before it lets other work in.
 _YIELD_EVERY_S = 0.005
+_LOCK_WAIT_S = 2.0
 
 Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
 # topic -> event type -> handler; types a service does not list are skipped.
@@ -147,6 +148,9 @@ class ConsumerRunner:
         if not decoded:
             return
         waited = 0
+        # Short waits for another process's lock: the writer is let go between the retries below,
+        # so requests get their turn (and their 503) meanwhile.
+        sqlite_inline.LOCK_WAIT_S.set(_LOCK_WAIT_S)
         while True:
             try:
                 async with self._db.unit_of_work() as session:

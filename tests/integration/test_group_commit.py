@@ -4,16 +4,18 @@ all or nothing."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 
 import pytest
 from sqlalchemy import event
 from sqlmodel import select
 
-from shared import tracing
+from shared import sqlite_inline, tracing
 from shared.db import Database
 from shared.messages import new_event
 from shared.messages.tickets import TicketCommented
 from shared.messaging.outbox import OutboxMessage, add_to_outbox
+from shared.storage import LOCKED, storage_fault
 
 
 @pytest.fixture
@@ -92,3 +94,37 @@ async def test_each_work_runs_in_its_callers_context(db):
     pairs = await asyncio.gather(*(traced(n) for n in range(10)))
     assert all(mine == seen for mine, seen in pairs)
     assert len({mine for mine, _ in pairs}) == 10
+
+
+async def test_a_lock_held_by_another_process_fails_the_group_and_everything_queued_behind_it_at_once(tmp_path):
+    path = tmp_path / "locked.db"
+    db = Database(f"sqlite+aiosqlite:///{path}")
+    await db.create_tables([OutboxMessage])
+    begins = 0
+
+    def count(_conn, _cursor, statement, *_):
+        nonlocal begins
+        begins += statement == "BEGIN IMMEDIATE"
+
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process's writer, say
+    wait = sqlite_inline.LOCK_WAIT_S.set(0.2)
+    try:
+        event.listen(db.engine.sync_engine, "before_cursor_execute", count)
+        many = [comment(n) for n in range(150)]  # more than one group (64)
+
+        def stage(e):
+            async def work(session):
+                add_to_outbox(session, "tickets.events", e)
+
+            return work
+
+        results = await asyncio.gather(*(db.batched(stage(e)) for e in many), return_exceptions=True)
+        assert all(storage_fault(r) is LOCKED for r in results), {type(r).__name__ for r in results}
+        assert begins == 1  # one wait for the lock, not one per group
+        holder.execute("ROLLBACK")
+        assert await db.batched(stage(comment(999))) is None  # the lock gone, writes go through
+    finally:
+        sqlite_inline.LOCK_WAIT_S.reset(wait)
+        holder.close()
+        await db.dispose()
