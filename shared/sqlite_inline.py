@@ -22,13 +22,13 @@ from functools import partial
 import aiosqlite
 
 _BUSY = ("database is locked", "database table is locked")
-
-# How long the statements of the current task wait for another process's lock, where shorter
-# than the connection's busy timeout: a request answers 503 before its client gives up, a
-# consumer lets go of the writer between its own retries.
-LOCK_WAIT_S: ContextVar[float | None] = ContextVar("sqlite_lock_wait_s", default=None)
 _FIRST_WAIT_S = 0.001
 _LONGEST_WAIT_S = 0.05
+
+# How long the statements of the current task wait for another process's lock, in place of the
+# connection's busy timeout: shorter for a consumer (it lets go of the writer between its own
+# retries), longer for migrations at start (replicas starting together wait for each other).
+LOCK_WAIT_S: ContextVar[float | None] = ContextVar("sqlite_lock_wait_s", default=None)
 
 
 class InlineConnection(aiosqlite.Connection):
