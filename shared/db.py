@@ -124,7 +124,7 @@ class Database:
         self._sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
         self._read_sessions = async_sessionmaker(self._reader, class_=AsyncSession, expire_on_commit=False)
         self._after_commit: list[Callable[[AsyncSession], None]] = []
-        self._group_writer: GroupWriter | None = None
+        self._group_writer = GroupWriter(self)
 
     @property
     def is_sqlite(self) -> bool:
@@ -155,8 +155,6 @@ class Database:
         undone (its staged rows too) and raises to its caller, and the others commit. While one
         group is being written, the next gathers: one commit for many requests under load, no
         wait at all when idle."""
-        if self._group_writer is None:
-            self._group_writer = GroupWriter(self)
         return await self._group_writer.submit(work)
 
     @asynccontextmanager

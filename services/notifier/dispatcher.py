@@ -24,6 +24,7 @@ from datetime import timedelta
 import httpx
 from prometheus_client import Counter
 
+from shared.background import OneAtATime
 from shared.db import Database, utcnow
 from shared.waits import wait_for_event
 
@@ -71,7 +72,9 @@ class Dispatcher:
         self._delivered: list[int] = []  # sent, not yet marked in the ledger
         self._settled: list[int] = []  # recorded in the ledger as dead, still known to the book
         self._marked: list[int] = []  # recorded as delivered, still known to the book
-        self._mark_task: asyncio.Task | None = None
+        # In the background: the mark waits its turn for the writer (behind the consumer's batch),
+        # and lanes must not wait with it. Then a round: ids to forget, what was sent meanwhile.
+        self._marking = OneAtATime("could not record deliveries as sent; trying again", then=self._wake.set)
         self._mark_at: float | None = None
 
     def wake(self) -> None:
@@ -104,10 +107,8 @@ class Dispatcher:
         if self._new_rows:
             self._new_rows = False
             await self._load_new()
-        if self._mark_at is not None and (now >= self._mark_at or len(self._delivered) >= 500) and not self._marking():
-            # In the background: the mark waits its turn for the writer (behind the consumer's
-            # batch), and lanes must not wait with it.
-            self._mark_task = asyncio.create_task(self._mark_in_background())
+        if self._mark_at is not None and (now >= self._mark_at or len(self._delivered) >= 500):
+            self._marking.start(self._mark)
         if self._settled or self._marked:
             self._book.forget(self._settled + self._marked)
             self._settled, self._marked = [], []
@@ -123,16 +124,6 @@ class Dispatcher:
                 return
             self._loaded_up_to = max(self._loaded_up_to, rows[-1].id)
             self._book.add(rows)
-
-    def _marking(self) -> bool:
-        return self._mark_task is not None and not self._mark_task.done()
-
-    async def _mark_in_background(self) -> None:
-        try:
-            await self._mark()
-        except Exception:
-            log.exception("could not record %d deliveries as sent; trying again", len(self._delivered))
-        self._wake.set()  # ids to forget, and what was sent meanwhile
 
     async def _mark(self) -> None:
         ids, self._delivered, self._mark_at = self._delivered, [], None
@@ -162,8 +153,7 @@ class Dispatcher:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        if self._mark_task is not None:
-            await asyncio.gather(self._mark_task, return_exceptions=True)
+        await self._marking.finished()
         if self._delivered:
             try:
                 await self._mark()

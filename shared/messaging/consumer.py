@@ -95,6 +95,9 @@ class ConsumerRunner:
     async def run(self) -> None:
         """Consume until stop(); the batch in hand is finished and committed first."""
         assert self._consumer is not None, "start() first"
+        # Short waits for another process's lock (this task's statements only): the writer is
+        # let go between the storage retries of _process, so requests get their turn meanwhile.
+        sqlite_inline.LOCK_WAIT_S.set(_LOCK_WAIT_S)
         while not self._stopping.is_set():
             if self._rewind and self._consumer.assignment():
                 self._rewind = False
@@ -148,9 +151,6 @@ class ConsumerRunner:
         if not decoded:
             return
         waited = 0
-        # Short waits for another process's lock: the writer is let go between the retries below,
-        # so requests get their turn (and their 503) meanwhile.
-        sqlite_inline.LOCK_WAIT_S.set(_LOCK_WAIT_S)
         while True:
             try:
                 async with self._db.unit_of_work() as session:

@@ -17,6 +17,7 @@ from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared import tracing
+from shared.background import OneAtATime
 from shared.db import Database, UTCDateTime, stage_insert, utcnow
 from shared.messages.envelope import Envelope, encode
 from shared.messaging import metrics
@@ -100,7 +101,9 @@ class OutboxRelay:
         self._sent: list[int] = []  # published, not yet marked in the database
         self._after_id: int | None = None  # every unpublished row up to here was sent since the last mark
         self._generation = 0  # bumped by republish_retained: sends begun before it are forgotten
-        self._mark_task: asyncio.Task | None = None
+        # In the background: the mark waits its turn for the writer behind every request, and
+        # publishing must not wait with it.
+        self._marking = OneAtATime("could not mark sent outbox rows published; trying again")
         self.published = 0
         db.on_commit(self._after_commit)
 
@@ -118,12 +121,10 @@ class OutboxRelay:
         while True:
             try:
                 sent = await self.publish_batch() if await self._leading() else 0
-                if self._sent and not self._marking() and (
+                if self._sent and not self._marking.running and (
                     time.monotonic() - last_mark >= self._mark_interval_s or len(self._sent) >= 20 * self._batch_size
                 ):
-                    # In the background: the mark waits its turn for the writer behind every
-                    # request, and publishing must not wait with it.
-                    self._mark_task = asyncio.create_task(self._mark_in_background())
+                    self._marking.start(self._mark)
                     last_mark = time.monotonic()
                 if utcnow() - last_purge > timedelta(minutes=10):
                     await self.purge()
@@ -139,22 +140,12 @@ class OutboxRelay:
                 wait_s = self._mark_interval_s if self._sent else self._poll_interval_s
                 await wait_for_event(self._wake, wait_s)
 
-    def _marking(self) -> bool:
-        return self._mark_task is not None and not self._mark_task.done()
-
-    async def _mark_in_background(self) -> None:
-        try:
-            await self._mark()
-        except Exception:
-            log.exception("could not mark sent outbox rows published; trying again")
-
     async def _leading(self) -> bool:
         return self._lease is None or await self._lease.keep()
 
     async def close(self) -> None:
         """Mark what was sent and hand the lease over (a clean stop)."""
-        if self._mark_task is not None:
-            await asyncio.gather(self._mark_task, return_exceptions=True)
+        await self._marking.finished()
         await self._mark()
         if self._lease is not None:
             await self._lease.release()
