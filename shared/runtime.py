@@ -11,7 +11,7 @@ import math
 import socket
 import sqlite3
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 
 from aiokafka import AIOKafkaProducer
@@ -20,6 +20,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import exc as sa_exc
+from sqlmodel import SQLModel
 
 from shared import tracing
 from shared.asyncapi import document as asyncapi_document
@@ -49,6 +50,7 @@ class ServiceRuntime:
         *,
         schema: str,
         subscriptions: Subscriptions | None = None,
+        preload: Sequence[type[SQLModel]] = (),
     ) -> None:
         self.settings = settings
         self.verifier = TokenVerifier(settings)  # refuses a placeholder secret outside development
@@ -59,6 +61,7 @@ class ServiceRuntime:
         self.guard: TopicGuard | None = None
         self.schema = schema  # whose migrations (shared/migrations.py) this database follows
         self._subscriptions = subscriptions or {}
+        self._preload = preload
         self.consumer: ConsumerRunner | None = None
         self._consumer_task: asyncio.Task | None = None
         self._connected = False
@@ -77,9 +80,14 @@ class ServiceRuntime:
             except Exception:
                 log.warning("could not refresh gauges with %s", getattr(refresh, "__name__", refresh), exc_info=True)
 
-    def set_subscriptions(self, subscriptions: Subscriptions) -> None:
-        """Declare what the service consumes (before start), when handlers need the runtime's parts."""
+    def set_subscriptions(self, subscriptions: Subscriptions, *, preload: Sequence[type[SQLModel]] = ()) -> None:
+        """Declare what the service consumes (before start), when handlers need the runtime's parts.
+
+        `preload`: models whose rows, keyed by the subjects of a batch's events, its handlers
+        look up (shared.messaging.preload): read in one query per batch.
+        """
         self._subscriptions = subscriptions
+        self._preload = preload
 
     def spawn(self, coro, name: str) -> asyncio.Task:
         """Run a background loop for the service's lifetime; a crash is logged, never silent."""
@@ -144,7 +152,8 @@ class ServiceRuntime:
             metrics.DEAD_LETTERED.labels(topic)  # present at zero, so rate() and alerts see the first one
         if self._subscriptions:
             self.consumer = ConsumerRunner(
-                settings=s, db=self.db, producer=self.producer, subscriptions=self._subscriptions
+                settings=s, db=self.db, producer=self.producer, subscriptions=self._subscriptions,
+                preload=self._preload,
             )
             await self.consumer.start()
             self._consumer_task = self.spawn(self.consumer.run(), "consumer")

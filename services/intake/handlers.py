@@ -16,6 +16,7 @@ from shared.db import Database, stage_insert, utcnow
 from shared.errors import Conflict, NotFound
 from shared.messages import Envelope, is_public, new_event
 from shared.messages.tickets import TicketSubmitted
+from shared.messaging import preload
 from shared.messaging.outbox import add_to_outbox
 from shared.sla.contracts import Contracts
 from shared.topics import TICKETS_EVENTS, TICKETS_SUBMITTED
@@ -166,7 +167,7 @@ def _visibility(principal: Principal) -> list:
 
 async def apply_ticket_event(session: AsyncSession, event: Envelope, *, contracts: Contracts) -> None:
     """Project one fact of `tickets.events` onto the requester's view."""
-    ticket = await session.get(IntakeTicket, event.subject)
+    ticket = await preload.get(session, IntakeTicket, event.subject)
     if ticket is None:
         return  # not submitted here (another intake's database, or purged)
     late = domain.is_late(event.time, ticket.view_times)

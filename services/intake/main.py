@@ -12,13 +12,13 @@ from services.intake.api import router
 from services.intake.auto_close import AutoCloser
 from services.intake.ratelimit import Limiter, RequesterLimits
 from services.intake.settings import IntakeSettings
-from services.intake.subscribers import subscriptions
+from services.intake.subscribers import PRELOAD, subscriptions
 
 
 def create_app(settings: IntakeSettings) -> FastAPI:
     """Build intake: its runtime (database, outbox, consumer of `tickets.events`) and its routes."""
     contracts = Contracts.load(settings.sla_contracts_file)
-    runtime = ServiceRuntime(settings, schema="intake", subscriptions=subscriptions(contracts))
+    runtime = ServiceRuntime(settings, schema="intake", subscriptions=subscriptions(contracts), preload=PRELOAD)
     app = service_app(
         runtime,
         title="Escalier intake",

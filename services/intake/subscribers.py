@@ -8,6 +8,10 @@ from shared.sla.contracts import Contracts
 from shared.topics import TICKETS_EVENTS
 
 from services.intake.handlers import apply_ticket_event
+from services.intake.models import IntakeTicket
+
+# Read for a whole batch at once: every event updates its ticket's row.
+PRELOAD = (IntakeTicket,)
 
 
 def subscriptions(contracts: Contracts) -> Subscriptions:

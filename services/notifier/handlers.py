@@ -13,6 +13,7 @@ from shared.db import Database, stage_insert, utcnow
 from shared.errors import NotFound
 from shared.messages import Envelope, is_public
 from shared.messages.tickets import TicketSubmitted
+from shared.messaging import preload
 
 from services.notifier import domain, fanout
 from services.notifier.domain import DeliveryStatus
@@ -29,7 +30,7 @@ async def record_event(session: AsyncSession, event: Envelope, *, email: EmailOp
     if isinstance(event.data, TicketSubmitted):
         ticket = await _upsert_ticket(session, event.data)
     else:
-        ticket = await session.get(NotifierTicket, event.subject)
+        ticket = await preload.get(session, NotifierTicket, event.subject)
     public = is_public(event.type, event.data)
     data = domain.public_data(event.data)
     if public:
@@ -97,7 +98,7 @@ async def _upsert_ticket(session: AsyncSession, data: TicketSubmitted) -> Notifi
         "requester_name": data.requester.name,
         "title": data.title,
     }
-    ticket = await session.get(NotifierTicket, data.ticket_id)
+    ticket = await preload.get(session, NotifierTicket, data.ticket_id)
     if ticket is None:
         ticket = NotifierTicket(id=data.ticket_id, **fields)
         session.add(ticket)
@@ -129,9 +130,16 @@ _SUBSCRIPTIONS_OF = (
 )
 
 
+# session.info: organization -> its subscriptions, read once per batch (one transaction).
+_SUBSCRIPTIONS_READ = "notifier_subscriptions_read"
+
+
 async def _subscriptions_of(session: AsyncSession, organization: str) -> list[SubscriptionTarget]:
-    rows = (await session.exec(_SUBSCRIPTIONS_OF, params={"organization": organization})).all()
-    return [SubscriptionTarget(id=id_, url=url, events=tuple(events)) for id_, url, events in rows]
+    read = session.info.setdefault(_SUBSCRIPTIONS_READ, {})
+    if (targets := read.get(organization)) is None:
+        rows = (await session.exec(_SUBSCRIPTIONS_OF, params={"organization": organization})).all()
+        targets = read[organization] = [SubscriptionTarget(id=id_, url=url, events=tuple(events)) for id_, url, events in rows]
+    return targets
 
 
 def committed_changes(session: AsyncSession) -> tuple[bool, bool]:

@@ -18,6 +18,7 @@ from services.notifier.fanout import EmailOptions
 from services.notifier.mailer import Mailer
 from services.notifier.settings import DEVELOPMENT_CALLBACK_SECRET, NotifierSettings
 from services.notifier.stream import Streams
+from services.notifier.subscribers import PRELOAD
 from services.notifier.subscribers import subscriptions as subscriptions_of
 from services.notifier.targets import TargetPolicy, TargetRefused, TargetUnresolvable
 from services.notifier.webhooks import WebhookSender
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 def create_app(settings: NotifierSettings) -> FastAPI:
     """Build notifier: runtime (consumer of `tickets.events`), dispatcher (webhooks, e-mail), streams, routes."""
     runtime = ServiceRuntime(settings, schema="notifier")
-    runtime.set_subscriptions(subscriptions_of(_email_options(settings)))
+    runtime.set_subscriptions(subscriptions_of(_email_options(settings)), preload=PRELOAD)
     policy = TargetPolicy.from_settings(settings.allow_private_targets, settings.allowed_target_cidrs)
     webhooks = WebhookSender(settings, db=runtime.db, policy=policy)
     dispatcher = Dispatcher(runtime.db, settings, webhooks=webhooks, mailer=Mailer(settings))

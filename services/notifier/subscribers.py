@@ -8,6 +8,10 @@ from shared.topics import TICKETS_EVENTS
 
 from services.notifier.fanout import EmailOptions
 from services.notifier.handlers import record_event
+from services.notifier.models import NotifierTicket
+
+# Read for a whole batch at once: every event needs its ticket's contact.
+PRELOAD = (NotifierTicket,)
 
 
 def subscriptions(email: EmailOptions | None) -> Subscriptions:

@@ -24,6 +24,7 @@ from shared.messages.tickets import (
     TicketResolved,
 )
 from shared.sla.contracts import Contracts
+from shared.messaging import preload
 from shared.messaging.outbox import add_handoff, add_to_outbox
 from shared.topics import TICKETS_EVENTS, tier_topic
 
@@ -139,7 +140,7 @@ async def receive_handoff(session: AsyncSession, event: Envelope, *, tier: Tier)
     snapshot: TicketSnapshot | None = event.data.snapshot
     if snapshot is None:
         raise PoisonMessage(f"{event.type} on {tier_topic(tier.number)} carries no ticket snapshot")
-    row = await session.get(TierTicket, snapshot.ticket_id)
+    row = await preload.get(session, TierTicket, snapshot.ticket_id)
     if row is None:
         row = TierTicket(
             id=snapshot.ticket_id,
@@ -158,7 +159,7 @@ async def receive_handoff(session: AsyncSession, event: Envelope, *, tier: Tier)
 
 async def on_requester_event(session: AsyncSession, event: Envelope, *, tier: Tier) -> None:
     """Follow what the requester did: reply, self-resolve, reopen, close."""
-    row = await session.get(TierTicket, event.subject)
+    row = await preload.get(session, TierTicket, event.subject)
     if row is None:
         return
     item = _item(row, tier, event.time)

@@ -14,7 +14,7 @@ from services.tiers import kb, metrics
 from services.tiers.api import router
 from services.tiers.handlers import Tier
 from services.tiers.settings import TierSettings
-from services.tiers.subscribers import subscriptions
+from services.tiers.subscribers import PRELOAD, subscriptions
 from services.tiers.timers import AlarmClock
 
 
@@ -22,7 +22,7 @@ def create_app(settings: TierSettings) -> FastAPI:
     """Build the service of tier `settings.tier`."""
     runtime = ServiceRuntime(settings, schema="tiers")
     tier = Tier(number=settings.tier, db=runtime.db, contracts=Contracts.load(settings.sla_contracts_file))
-    runtime.set_subscriptions(subscriptions(tier))
+    runtime.set_subscriptions(subscriptions(tier), preload=PRELOAD)
     runtime.measure(partial(metrics.refresh, tier))
     alarms = AlarmClock(tier)
     runtime.db.on_commit(alarms.wake)

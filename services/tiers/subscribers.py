@@ -8,6 +8,10 @@ from shared.messaging.consumer import Subscriptions
 from shared.topics import TICKETS_EVENTS, tier_topic
 
 from services.tiers.handlers import Tier, on_requester_event, receive_handoff
+from services.tiers.models import TierTicket
+
+# Read for a whole batch at once: each event is about one ticket's row here.
+PRELOAD = (TierTicket,)
 
 
 def subscriptions(tier: Tier) -> Subscriptions:

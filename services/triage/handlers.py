@@ -9,6 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from shared.messages import Envelope, new_event
 from shared.messages.common import Language, Level, TicketSnapshot
 from shared.messages.tickets import ArticlesSuggested, SuggestedArticle, TicketRouted, TicketSubmitted, TicketTriaged
+from shared.messaging import preload
 from shared.messaging.outbox import add_handoff, add_to_outbox
 from shared.topics import TICKETS_EVENTS, tier_topic
 
@@ -79,7 +80,7 @@ async def dry_run(triage: Triage, **ticket) -> Outcome:
 async def route_ticket(session: AsyncSession, event: Envelope[TicketSubmitted], *, triage: Triage) -> None:
     """Classify a submitted ticket, offer it articles, record the decision, and hand it to its tier."""
     ticket = event.data
-    if await session.get(TriageDecision, ticket.ticket_id) is not None:
+    if await preload.get(session, TriageDecision, ticket.ticket_id) is not None:
         return  # the same ticket under another event id (a republished submission): decided once
     outcome = await decide(
         session,

@@ -15,7 +15,7 @@ from services.triage.knowledge import KnowledgeBase
 from services.triage.rulebook import load_rules
 from services.triage.settings import TriageSettings
 from services.triage.starter import load_starter
-from services.triage.subscribers import subscriptions
+from services.triage.subscribers import PRELOAD, subscriptions
 
 
 class _TriageRuntime(ServiceRuntime):
@@ -37,7 +37,7 @@ def create_app(settings: TriageSettings) -> FastAPI:
     rules = load_rules(settings.rules_file)  # a bad rule file stops the start, with the reason
     runtime = _TriageRuntime(settings, kb_starter=settings.kb_starter)
     triage = Triage(rules=rules, kb=runtime.kb)
-    runtime.set_subscriptions(subscriptions(triage))
+    runtime.set_subscriptions(subscriptions(triage), preload=PRELOAD)
     app = service_app(runtime, title="Escalier triage", routers=[router, kb_router])
     app.state.triage = triage
     return app

@@ -13,18 +13,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError, MessageSizeTooLargeError
+from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared import sqlite_inline, tracing
 from shared.config import ServiceSettings
 from shared.db import Database
 from shared.messages.envelope import Envelope, PoisonMessage, decode
-from shared.messaging import metrics
+from shared.messaging import metrics, preload
 from shared.messaging.broker import MAX_MESSAGE_BYTES
 from shared.messaging.inbox import first_deliveries, first_delivery
 from shared.storage import StorageFault, storage_fault
@@ -58,12 +59,14 @@ class ConsumerRunner:
         db: Database,
         producer: AIOKafkaProducer,
         subscriptions: Subscriptions,
+        preload: Sequence[type[SQLModel]] = (),
         max_records: int = 500,
     ) -> None:
         self._settings = settings
         self._db = db
         self._producer = producer
         self._subscriptions = subscriptions
+        self._preload = preload  # models whose rows keyed by the batch's subjects are read at once
         self._max_records = max_records
         self._consumer: AIOKafkaConsumer | None = None
         self._stopping = asyncio.Event()
@@ -155,6 +158,9 @@ class ConsumerRunner:
             try:
                 async with self._db.unit_of_work() as session:
                     fresh = await first_deliveries(session, [(i.record.topic, i.event.id) for i in decoded])
+                    if self._preload:
+                        subjects = [i.event.subject for i, is_new in zip(decoded, fresh) if is_new and i.event.subject]
+                        await preload.preload(session, self._preload, subjects)
                     yielded = time.monotonic()
                     for item, is_new in zip(decoded, fresh):
                         if is_new:
