@@ -10,9 +10,10 @@ import asyncio
 import dataclasses
 import logging
 import time
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import JSON, Column, LargeBinary, delete, func, update
+from sqlalchemy import JSON, Column, LargeBinary, Row, delete, func, update
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -159,7 +160,9 @@ class OutboxRelay:
     async def publish_batch(self) -> int:
         """Publish the next batch of unsent rows; they are marked published later, in bulk."""
         generation = self._generation
-        query = select(OutboxMessage).where(col(OutboxMessage.published_at).is_(None))
+        # Columns, not ORM objects: nothing here is changed through the session.
+        m = OutboxMessage
+        query = select(m.id, m.topic, m.key, m.value, m.headers).where(col(m.published_at).is_(None))
         if self._after_id is not None:
             query = query.where(col(OutboxMessage.id) > self._after_id)
         async with self._db.read() as session:
@@ -201,7 +204,7 @@ class OutboxRelay:
                     .values(published_at=now)
                 )
 
-    async def _send(self, rows: list[OutboxMessage]) -> None:
+    async def _send(self, rows: Sequence[Row]) -> None:
         # send() only appends to the producer's batches, in order; awaiting the futures
         # afterwards lets one request carry many rows while per-key order holds.
         futures = [
