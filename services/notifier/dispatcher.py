@@ -21,7 +21,6 @@ import logging
 import time
 from datetime import timedelta
 
-import httpx
 from prometheus_client import Counter
 
 from shared.background import OneAtATime
@@ -34,6 +33,7 @@ from services.notifier.lanes import LaneBook
 from services.notifier.mailer import Mailer
 from services.notifier.models import Delivery
 from services.notifier.settings import NotifierSettings
+from services.notifier.http1 import WebhookClient
 from services.notifier.webhooks import WebhookSender
 
 log = logging.getLogger(__name__)
@@ -97,7 +97,7 @@ class Dispatcher:
             finally:
                 await self._stop()
 
-    async def dispatch_once(self, client: httpx.AsyncClient) -> int:
+    async def dispatch_once(self, client: WebhookClient) -> int:
         """Load what is new, record what was sent, start a sender for each lane that may go; how many started."""
         now = time.monotonic()
         if now >= self._rescan_at:
@@ -160,7 +160,7 @@ class Dispatcher:
             except Exception:
                 log.exception("could not record %d deliveries as sent; they will be sent again", len(self._delivered))
 
-    async def _send_lane(self, client: httpx.AsyncClient, lane: str) -> None:
+    async def _send_lane(self, client: WebhookClient, lane: str) -> None:
         try:
             while (delivery := self._book.head(lane)) is not None and delivery.next_attempt_at <= utcnow():
                 try:
@@ -178,7 +178,7 @@ class Dispatcher:
             self._book.finished(lane)
             self._wake.set()
 
-    async def _attempt(self, client: httpx.AsyncClient, delivery: Delivery) -> bool:
+    async def _attempt(self, client: WebhookClient, delivery: Delivery) -> bool:
         """Make one attempt and record it; True if the lane's next delivery may go."""
         if delivery.channel == Channel.EMAIL:
             failure = await self._mailer.send(delivery)

@@ -99,9 +99,14 @@ async def resolve(host: str, port: int) -> list[Address]:
     return [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
 
 
-async def check_target(url: str, policy: TargetPolicy) -> None:
-    """TargetRefused unless `url` is http(s) and every address of its host is allowed."""
+async def check_target(url: str, policy: TargetPolicy) -> list[Address]:
+    """TargetRefused unless `url` is http(s) and every address of its host is allowed.
+
+    The addresses checked, for the call to connect to (none when the policy allows every address).
+    """
     host, port = split_target(url)
     if policy.allow_private:
-        return
-    check_addresses(await resolve(host, port), policy)
+        return []
+    addresses = await resolve(host, port)
+    check_addresses(addresses, policy)
+    return addresses
