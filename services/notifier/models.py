@@ -48,7 +48,7 @@ class Subscription(SQLModel, table=True):
     organization: str = Field(index=True)
     url: str
     # Event types wanted; empty: every requester-visible type.
-    events: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    events: list = Field(default=[], sa_column=Column(JSON, nullable=False))
     secret: str
     description: str | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

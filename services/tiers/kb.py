@@ -43,7 +43,7 @@ class TierArticle(SQLModel, table=True):
     body: str = Field(sa_column=Column(Text, nullable=False))
     language: str
     category: str
-    tags: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    tags: list = Field(default=[], sa_column=Column(JSON, nullable=False))
     version: int
     status: str = "published"
     author: str

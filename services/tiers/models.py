@@ -22,8 +22,8 @@ class TierTicket(SQLModel, table=True):
     specialty: str | None = Field(default=None, index=True)
     organization: str = Field(index=True)
     snapshot: dict = Field(sa_column=Column(JSON, nullable=False))
-    comments: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    sla: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    comments: list = Field(default=[], sa_column=Column(JSON, nullable=False))
+    sla: dict = Field(default={}, sa_column=Column(JSON, nullable=False))
     # The ticket's durable timer: when its next SLA alarm is due (None: nothing can fire).
     next_alarm_at: datetime | None = Field(default=None, index=True, sa_type=UTCDateTime)
     sla_due_at: datetime | None = Field(default=None, index=True, sa_type=UTCDateTime)  # queue order

@@ -36,7 +36,7 @@ class KbArticle(SQLModel, table=True):
     body: str = Field(sa_column=Column(Text, nullable=False))
     language: str = Field(index=True)
     category: str = Field(index=True)
-    tags: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    tags: list = Field(default=[], sa_column=Column(JSON, nullable=False))
     version: int = 1
     status: str = Field(default="published", index=True)
     author: str

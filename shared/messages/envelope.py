@@ -72,6 +72,17 @@ def encode(event: Envelope) -> tuple[list[tuple[str, bytes]], bytes]:
     return headers, orjson.dumps(event.data.model_dump(mode="json"))
 
 
+def peek_type(headers: list[tuple[str, bytes]] | tuple) -> str | None:
+    """A record's event type from its headers alone (None if absent or not UTF-8), before decoding it."""
+    for name, raw in headers or ():
+        if name == "ce_type":
+            try:
+                return raw.decode()
+            except UnicodeDecodeError:
+                return None
+    return None
+
+
 def decode(headers: list[tuple[str, bytes]] | tuple, value: bytes | None) -> Envelope:
     """The envelope of a Kafka record, or PoisonMessage saying what is wrong with it."""
     from shared.messages.registry import EVENT_TYPES
