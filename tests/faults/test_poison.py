@@ -19,12 +19,20 @@ PARTITIONS = 6
 LOAD_S = 30 if FULL else 5
 HUGE_BYTES = 2 * 1024 * 1024  # twice Kafka's default message limit
 
-# Who consumes each topic (services' subscribers.py): each group dead-letters each poison record.
+# Who consumes each topic (services' subscribers.py), and a type every one of them handles there:
+# each group dead-letters a poison record of that type, and one of an unknown type. (A known type
+# a group does not handle is skipped by its header, unread.)
 GROUPS = {
     TICKETS_SUBMITTED: {"triage"},
     TICKETS_EVENTS: {"intake", "triage", "notifier", "tier1", "tier2", "tier3"},
     KB_ARTICLES: {"triage"},
     **{topic: {f"tier{n}"} for n, topic in TIER_TOPICS.items()},
+}
+HANDLED_BY_ALL = {
+    TICKETS_SUBMITTED: "ticket.submitted",
+    TICKETS_EVENTS: "ticket.resolved",
+    KB_ARTICLES: "kb.article_published",
+    **{topic: "ticket.routed" for topic in TIER_TOPICS.values()},
 }
 
 
@@ -39,7 +47,7 @@ def _headers(event_type: str) -> list[tuple[str, bytes]]:
 
 def poisons(topic: str) -> list[tuple[str, str, bytes]]:
     """(kind, event type, value) of the poison sent to every partition of `topic`."""
-    valid_type = "kb.article_published" if topic == KB_ARTICLES else "ticket.submitted"
+    valid_type = HANDLED_BY_ALL[topic]
     return [
         ("not json", valid_type, b"\xff\xfe this is not JSON {"),
         ("unknown type", "ticket.teleported", b"{}"),
@@ -54,7 +62,8 @@ async def test_poison_on_every_topic_lands_in_its_dlq_with_the_reason_and_the_pa
     try:
         for topic in SOURCE_TOPICS:
             for partition in range(PARTITIONS):
-                batch = poisons(topic) + ([("huge", "ticket.submitted", b"x" * HUGE_BYTES)] if partition == 0 else [])
+                huge = [("huge", HANDLED_BY_ALL[topic], b"x" * HUGE_BYTES)] if partition == 0 else []
+                batch = poisons(topic) + huge
                 for kind, event_type, value in batch:
                     meta = await producer.send_and_wait(
                         topic, value=value, key=b"poison", headers=_headers(event_type), partition=partition

@@ -202,6 +202,9 @@ async def test_poison_goes_to_the_dlq_with_its_reason_and_the_partition_moves_on
     ]
     for h, v in poison:
         await producer.send_and_wait(topic, value=v, key=b"T1", headers=h)
+    # A known type this consumer does not handle: skipped by its header, its payload never read.
+    not_ours = [(n, b"ticket.resolved" if n == "ce_type" else v) for n, v in headers]
+    skipped = await producer.send_and_wait(topic, value=b"{not json", key=b"T1", headers=not_ours)
     await producer.send_and_wait(topic, value=value, key=good.key, headers=headers)
 
     runner, task = await run_consumer(settings, db, producer, topic, record_comment)
@@ -218,6 +221,8 @@ async def test_poison_goes_to_the_dlq_with_its_reason_and_the_partition_moves_on
     assert "missing CloudEvents attributes" in reasons[3]
     assert all(dict(r.headers)["dlq_source_topic"].decode() == topic for r in dead)
     assert len({dict(r.headers)["dlq_source_offset"] for r in dead}) == len(poison)
+    assert str(skipped.offset).encode() not in {dict(r.headers)["dlq_source_offset"] for r in dead}
+    assert runner.dead_lettered == len(poison)
 
 
 async def test_a_handler_that_keeps_failing_is_dead_lettered_after_bounded_retries(
