@@ -151,10 +151,11 @@ class Database:
 
     async def batched(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """Run `work(session)` in a transaction shared with other callers' work, and return once
-        it is committed: group commit. Each work runs alone in a SAVEPOINT, so one that raises is
-        undone (its staged rows too) and raises to its caller, and the others commit. While one
-        group is being written, the next gathers: one commit for many requests under load, no
-        wait at all when idle."""
+        it is committed: group commit. A work that raises does so to its caller alone: the
+        group's transaction is rolled back and the others run again without it (so a work may
+        run more than once, and must do nothing outside its session). While one group is being
+        written, the next gathers: one commit for many requests under load, no wait at all
+        when idle."""
         return await self._group_writer.submit(work)
 
     @asynccontextmanager
@@ -211,33 +212,63 @@ class GroupWriter:
                 await self._write(group)
 
     async def _write(self, group: list[_Work]) -> None:
-        outcomes: list[tuple[asyncio.Future, bool, Any]] = []
-        try:
-            async with self._db.unit_of_work() as session:
-                for w in group:
-                    ok, value = await _InContext(_in_savepoint(session, w.work), w.context)
-                    if not ok and storage_fault(value) is not None:
-                        # The database is locked, full or away: it is so for every work of the
-                        # group, so all get the error now rather than each after its own wait.
-                        raise value
-                    outcomes.append((w.future, ok, value))
-        except BaseException as exc:  # the commit (or the writer) failed: nothing of the group is stored
-            if isinstance(exc, Exception) and storage_fault(exc) is not None:
-                # Those queued behind would wait as long for the same answer: they get it now.
-                group, self._queue = group + self._queue, []
-            for w in group:
-                if not w.future.done():
-                    w.future.set_exception(exc)
-            if not isinstance(exc, Exception):
-                raise
+        while group:
+            try:
+                outcomes = await self._attempt(group)
+            except _WorkFailed as failed:
+                if storage_fault(failed.error) is None:
+                    # Its own error, for its caller alone; the rest of the group goes again
+                    # without it, in a new transaction (this one, rolled back, held its writes).
+                    if not failed.work.future.done():
+                        failed.work.future.set_exception(failed.error)
+                    group = [w for w in group if w is not failed.work and not w.future.cancelled()]
+                    continue
+                # The database is locked, full or away: it is so for every work of the group.
+                self._fail(group, failed.error)
+                return
+            except BaseException as exc:  # the commit (or the writer) failed: nothing of the group is stored
+                if isinstance(exc, Exception) and storage_fault(exc) is None and len(group) > 1:
+                    # The commit refused one of them (a unique key taken meanwhile, say): each
+                    # goes again alone, so only that one fails.
+                    for w in group:
+                        if not w.future.cancelled():
+                            await self._write([w])
+                    return
+                self._fail(group, exc)
+                if not isinstance(exc, Exception):
+                    raise
+                return
+            for future, value in outcomes:
+                if not future.done():  # else its caller went away; the work is committed all the same
+                    future.set_result(value)
             return
-        for future, ok, value in outcomes:
-            if future.done():
-                continue  # its caller went away; the work is committed all the same
-            if ok:
-                future.set_result(value)
-            else:
-                future.set_exception(value)
+
+    async def _attempt(self, group: list[_Work]) -> list[tuple[asyncio.Future, Any]]:
+        """Run the whole group in one transaction, no savepoints (each cost two statements and a
+        flush of its own): a work that raises rolls it all back, and the group is run again."""
+        outcomes = []
+        async with self._db.unit_of_work() as session:
+            for w in group:
+                try:
+                    value = await _InContext(w.work(session), w.context)
+                except Exception as exc:
+                    raise _WorkFailed(w, exc) from exc
+                outcomes.append((w.future, value))
+        return outcomes
+
+    def _fail(self, group: list[_Work], exc: BaseException) -> None:
+        if isinstance(exc, Exception) and storage_fault(exc) is not None:
+            # Those queued behind would wait as long for the same answer: they get it now.
+            group, self._queue = group + self._queue, []
+        for w in group:
+            if not w.future.done():
+                w.future.set_exception(exc)
+
+
+class _WorkFailed(Exception):
+    def __init__(self, work: _Work, error: Exception) -> None:
+        super().__init__(work, error)
+        self.work, self.error = work, error
 
 
 class _InContext:
@@ -261,18 +292,6 @@ class _InContext:
                 value, error = (yield step), None
             except BaseException as exc:  # thrown into us (a cancellation): pass it on
                 value, error = None, exc
-
-
-async def _in_savepoint(session: AsyncSession, work: Callable[[AsyncSession], Awaitable[Any]]) -> tuple[bool, Any]:
-    staged = {table: len(rows) for table, rows in session.info.get(_STAGED_ROWS, {}).items()}
-    try:
-        async with session.begin_nested():
-            return True, await work(session)
-    except Exception as exc:
-        # Undone: its savepoint is rolled back; its staged rows go too.
-        for table, rows in session.info.get(_STAGED_ROWS, {}).items():
-            del rows[staged.get(table, 0) :]
-        return False, exc
 
 
 _STAGED_ROWS = "staged_rows"

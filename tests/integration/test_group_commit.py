@@ -1,5 +1,5 @@
 """Group commit (Database.batched) on real databases: many works, few transactions, each work
-all or nothing."""
+all or nothing, a failing one failing alone."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import sqlite3
 
 import pytest
 from sqlalchemy import event
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from shared import sqlite_inline, tracing
@@ -28,6 +29,14 @@ async def db(database_url):
 
 def comment(n: int):
     return new_event("test", TicketCommented(ticket_id=f"T-{n}", tier=1, author="al", body=f"note {n}"))
+
+
+def fine(e):
+    async def work(session):
+        add_to_outbox(session, "tickets.events", e)
+        return e.id
+
+    return work
 
 
 async def stored(db: Database) -> list[str]:
@@ -62,13 +71,6 @@ async def test_concurrent_works_are_committed_together_and_each_caller_waits_for
 async def test_a_work_that_raises_is_undone_alone_and_its_error_reaches_only_its_caller(db):
     first, bad, last = comment(1), comment(2), comment(3)
 
-    def fine(e):
-        async def work(session):
-            add_to_outbox(session, "tickets.events", e)
-            return e.id
-
-        return work
-
     async def broken(session):
         add_to_outbox(session, "tickets.events", bad)  # staged, then the work fails
         session.add(OutboxMessage(event_id="half-done", topic="t", key=b"k", headers=[], value=b"v"))
@@ -81,6 +83,25 @@ async def test_a_work_that_raises_is_undone_alone_and_its_error_reaches_only_its
     assert (results[0], results[2]) == (first.id, last.id)
     assert isinstance(results[1], ValueError)
     assert await stored(db) == [first.id, last.id]  # neither the flushed row nor the staged event of the broken one
+
+
+async def test_a_work_the_commit_refuses_fails_alone(db):
+    first, last = comment(1), comment(2)
+    await db.batched(fine(comment(0)))
+    async with db.read() as session:
+        taken = (await session.exec(select(OutboxMessage.id))).first()
+
+    async def duplicate(session):
+        # Its row's key is taken: only the commit's flush finds out, for the whole group.
+        session.add(OutboxMessage(id=taken, event_id="dup", topic="t", key=b"k", headers=[], value=b"v"))
+        return "dup"
+
+    results = await asyncio.gather(
+        db.batched(fine(first)), db.batched(duplicate), db.batched(fine(last)), return_exceptions=True
+    )
+    assert (results[0], results[2]) == (first.id, last.id)
+    assert isinstance(results[1], IntegrityError)
+    assert (await stored(db))[1:] == [first.id, last.id]
 
 
 async def test_each_work_runs_in_its_callers_context(db):
