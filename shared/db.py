@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import orjson
-from sqlalchemy import DateTime, Table, TypeDecorator, event, insert, text
+from sqlalchemy import DateTime, Executable, Result, Table, TypeDecorator, event, insert, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
@@ -294,6 +294,14 @@ class _InContext:
                 value, error = None, exc
 
 
+async def execute(session: AsyncSession, statement: Executable, params: Any = None) -> Result:
+    """Run a Core statement on the session's connection, in its transaction, outside the ORM's
+    execute path: half the cost a statement (0.20 vs 0.38 ms measured here), which counted on
+    the consumers' hot paths. No autoflush: for statements that need no pending ORM change
+    written first, and that return rows, not ORM objects."""
+    return await (await session.connection()).execute(statement, params)
+
+
 _STAGED_ROWS = "staged_rows"
 
 
@@ -306,9 +314,13 @@ def stage_insert(session: AsyncSession, table: Table, row: dict) -> None:
 
 @event.listens_for(Session, "before_commit")
 def _insert_staged_rows(session: Session) -> None:
-    # Inside the async session's greenlet: plain calls are fine.
-    for table, rows in session.info.pop(_STAGED_ROWS, {}).items():
-        session.execute(insert(table), rows)
+    # Inside the async session's greenlet: plain calls are fine. Core on the connection (see
+    # execute()), after the ORM's own changes.
+    if staged := session.info.pop(_STAGED_ROWS, None):
+        session.flush()
+        connection = session.connection()
+        for table, rows in staged.items():
+            connection.execute(insert(table), rows)
 
 
 class UTCDateTime(TypeDecorator):

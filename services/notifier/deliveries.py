@@ -7,7 +7,7 @@ from collections.abc import Collection
 from sqlalchemy import func, update
 from sqlmodel import col, select
 
-from shared.db import Database, utcnow
+from shared.db import Database, execute, utcnow
 from shared.errors import Conflict, NotFound
 
 from services.notifier.domain import DeliveryStatus, FailureOutcome
@@ -86,7 +86,8 @@ async def mark_delivered(db: Database, *, delivery_ids: list[int]) -> None:
     async with db.unit_of_work() as session:
         for chunk in range(0, len(delivery_ids), 500):
             # Only a pending row changes: a delivery cancelled meanwhile stays cancelled.
-            await session.exec(
+            await execute(
+                session,
                 update(Delivery)
                 .where(col(Delivery.id).in_(delivery_ids[chunk : chunk + 500]), Delivery.status == DeliveryStatus.PENDING)
                 .values(status=DeliveryStatus.DELIVERED, delivered_at=now)

@@ -9,7 +9,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.auth import Principal
-from shared.db import Database, stage_insert, utcnow
+from shared.db import Database, execute, stage_insert, utcnow
 from shared.errors import NotFound
 from shared.messages import Envelope, is_public
 from shared.messages.tickets import TicketSubmitted
@@ -137,7 +137,7 @@ _SUBSCRIPTIONS_READ = "notifier_subscriptions_read"
 async def _subscriptions_of(session: AsyncSession, organization: str) -> list[SubscriptionTarget]:
     read = session.info.setdefault(_SUBSCRIPTIONS_READ, {})
     if (targets := read.get(organization)) is None:
-        rows = (await session.exec(_SUBSCRIPTIONS_OF, params={"organization": organization})).all()
+        rows = (await execute(session, _SUBSCRIPTIONS_OF, {"organization": organization})).all()
         targets = read[organization] = [SubscriptionTarget(id=id_, url=url, events=tuple(events)) for id_, url, events in rows]
     return targets
 

@@ -15,8 +15,8 @@ from shared.topics import TICKETS_EVENTS, tier_topic
 
 from services.triage import knowledge, ranking
 from services.triage.domain import Decision, RuleSet, classify
-from services.triage.knowledge import KnowledgeBase
-from services.triage.models import KbArticle, TriageDecision
+from services.triage.knowledge import Candidate, KnowledgeBase
+from services.triage.models import TriageDecision
 from services.triage.text import detect_language
 
 SOURCE = "triage"
@@ -34,7 +34,7 @@ class Triage:
 class Outcome:
     decision: Decision
     language: Language
-    suggested: list[tuple[KbArticle, float]]
+    suggested: list[tuple[Candidate, float]]
 
     @property
     def suggestions(self) -> list[SuggestedArticle]:
@@ -97,8 +97,7 @@ async def route_ticket(session: AsyncSession, event: Envelope[TicketSubmitted], 
     session.add(TriageDecision(ticket_id=ticket.ticket_id, **facts))
     add_to_outbox(session, TICKETS_EVENTS, new_event(SOURCE, TicketTriaged(ticket_id=ticket.ticket_id, **facts)))
     if outcome.suggested:
-        for article, _ in outcome.suggested:
-            article.suggested += 1
+        await knowledge.count_suggested(session, [article.article_id for article, _ in outcome.suggested])
         offered = ArticlesSuggested(ticket_id=ticket.ticket_id, articles=outcome.suggestions)
         add_to_outbox(session, TICKETS_EVENTS, new_event(SOURCE, offered))
     routed = TicketRouted(

@@ -15,7 +15,7 @@ from typing import Protocol
 from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from shared.db import Database
+from shared.db import Database, execute
 from shared.messages.common import Language
 
 from services.triage import ranking
@@ -79,12 +79,13 @@ class SqliteIndex:
         match = ranking.fts5_query(terms(question, language))
         if match is None:
             return []
-        rows = await session.exec(
+        rows = await execute(
+            session,
             text(
                 f"SELECT article_id, {self._BM25} AS rank FROM kb_fts "
                 "WHERE kb_fts MATCH :match AND language = :lang ORDER BY rank, article_id LIMIT :limit"
             ),
-            params={"match": match, "lang": language, "limit": limit},
+            {"match": match, "lang": language, "limit": limit},
         )
         return [(article_id, round(-rank, 4)) for article_id, rank in rows.all()]
 
@@ -126,12 +127,13 @@ class PostgresIndex:
         asked = ranking.tsquery(content_words(question, language))
         if asked is None:
             return []
-        rows = await session.exec(
+        rows = await execute(
+            session,
             text(
                 "SELECT article_id, ts_rank('{0.2, 0.2, 0.5, 1.0}', document, q, 1) AS score "
                 "FROM kb_search, to_tsquery(CAST(:cfg AS regconfig), :asked) AS q "
                 "WHERE language = :lang AND document @@ q ORDER BY score DESC, article_id LIMIT :limit"
             ),
-            params={"cfg": self._CONFIG[language], "asked": asked, "lang": language, "limit": limit},
+            {"cfg": self._CONFIG[language], "asked": asked, "lang": language, "limit": limit},
         )
         return [(article_id, round(float(score), 4)) for article_id, score in rows.all()]

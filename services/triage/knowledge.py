@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import get_args
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from shared.db import Database
+from shared.db import Database, execute
 from shared.errors import NotFound
 from shared.messages import Envelope
 from shared.messages.common import Language
@@ -18,7 +18,7 @@ from shared.messages.tickets import TicketResolved
 
 from services.triage import ranking
 from services.triage.domain import KnowledgeBaseRules
-from services.triage.kb_index import SearchIndex
+from services.triage.kb_index import Match, SearchIndex
 from services.triage.models import MODELS, KbArticle, KbDeflection, TriageDecision
 from services.triage.starter import to_write
 from services.triage.text import terms
@@ -86,6 +86,7 @@ async def retire_article(session: AsyncSession, event: Envelope[ArticleRetired],
         return
     row.status, row.version = RETIRED, event.data.version
     row.author, row.updated_at = event.data.author, event.data.updated_at
+    await session.flush()  # written now: suggestions read articles with Core statements (no autoflush)
     await kb.index.drop(session, row.article_id)
 
 
@@ -102,19 +103,68 @@ async def record_self_resolution(session: AsyncSession, event: Envelope[TicketRe
         article.solved += 1
 
 
+async def _matches(
+    session: AsyncSession, kb: KnowledgeBase, question: str, languages: tuple[Language, ...], limit: int
+) -> list[Match]:
+    matches = []
+    for language in languages:
+        matches += await kb.index.query(session, question, language, limit)
+    return sorted(matches, key=lambda m: (-m[1], m[0]))[:limit]
+
+
 async def find(
     session: AsyncSession, kb: KnowledgeBase, question: str, languages: tuple[Language, ...], limit: int
 ) -> list[tuple[KbArticle, float]]:
     """Published articles matching `question`, most relevant first, with their relevance."""
-    matches = []
-    for language in languages:
-        matches += await kb.index.query(session, question, language, limit)
-    matches = sorted(matches, key=lambda m: (-m[1], m[0]))[:limit]
+    matches = await _matches(session, kb, question, languages, limit)
     if not matches:
         return []
     query = select(KbArticle).where(col(KbArticle.article_id).in_([m[0] for m in matches]))
     rows = {a.article_id: a for a in (await session.exec(query)).all()}
     return [(rows[i], score) for i, score in matches if i in rows and rows[i].status == PUBLISHED]
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """What triage needs of an article it may suggest: read as columns, not as an ORM object
+    (this runs for every ticket)."""
+
+    article_id: str
+    title: str
+    language: str
+    category: str
+    tags: list[str]
+    body: str
+
+
+_CANDIDATES = select(
+    KbArticle.article_id, KbArticle.title, KbArticle.language, KbArticle.category, KbArticle.tags, KbArticle.body
+).where(
+    col(KbArticle.article_id).in_(bindparam("ids", expanding=True)), KbArticle.status == PUBLISHED
+)
+
+
+async def _candidates(
+    session: AsyncSession, kb: KnowledgeBase, question: str, language: Language, limit: int
+) -> list[tuple[Candidate, float]]:
+    matches = await _matches(session, kb, question, (language,), limit)
+    if not matches:
+        return []
+    rows = await execute(session, _CANDIDATES, {"ids": [m[0] for m in matches]})
+    found = {row.article_id: Candidate(*row) for row in rows}
+    return [(found[i], score) for i, score in matches if i in found]
+
+
+_COUNT_SUGGESTED = (
+    update(KbArticle)
+    .where(col(KbArticle.article_id).in_(bindparam("ids", expanding=True)))
+    .values(suggested=KbArticle.suggested + 1)
+)
+
+
+async def count_suggested(session: AsyncSession, article_ids: list[str]) -> None:
+    """Count one more suggestion of each article, in one statement."""
+    await execute(session, _COUNT_SUGGESTED, {"ids": article_ids})
 
 
 async def search(kb: KnowledgeBase, *, question: str, language: Language | None, limit: int) -> list[Hit]:
@@ -126,13 +176,13 @@ async def search(kb: KnowledgeBase, *, question: str, language: Language | None,
 
 async def suggest(
     session: AsyncSession, kb: KnowledgeBase, *, question: str, language: Language, rules: KnowledgeBaseRules
-) -> list[tuple[KbArticle, float]]:
+) -> list[tuple[Candidate, float]]:
     """The articles worth offering on a ticket written in `language`, best first."""
     if rules.suggestions == 0:
         return []
     asked = set(terms(question, language))
     kept = []
-    for article, score in await find(session, kb, question, (language,), rules.suggestions * 3):
+    for article, score in await _candidates(session, kb, question, language, rules.suggestions * 3):
         heading, everything = ranking.article_terms(article.title, article.tags, article.body, language)
         if ranking.worth_suggesting(asked, heading, everything, min_matched=rules.min_matched_terms):
             kept.append((article, score))

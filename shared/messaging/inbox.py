@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import insert
+from sqlalchemy import bindparam, insert
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from shared.db import UTCDateTime, utcnow
+from shared.db import UTCDateTime, execute, utcnow
 
 
 class InboxEntry(SQLModel, table=True):
@@ -28,6 +28,12 @@ async def first_delivery(session: AsyncSession, topic: str, event_id: str) -> bo
     return True
 
 
+# Built once: a statement's construction showed in profiles, once per batch.
+_SEEN = select(InboxEntry.event_id).where(
+    InboxEntry.topic == bindparam("topic"), col(InboxEntry.event_id).in_(bindparam("event_ids", expanding=True))
+)
+
+
 async def first_deliveries(session: AsyncSession, keys: list[tuple[str, str]]) -> list[bool]:
     """Record many (topic, event_id) in this transaction with one query and one insert.
 
@@ -39,12 +45,8 @@ async def first_deliveries(session: AsyncSession, keys: list[tuple[str, str]]) -
         by_topic.setdefault(topic, []).append(event_id)
     for topic, event_ids in by_topic.items():
         for start in range(0, len(event_ids), 500):
-            found = await session.exec(
-                select(InboxEntry.event_id).where(
-                    InboxEntry.topic == topic, col(InboxEntry.event_id).in_(event_ids[start : start + 500])
-                )
-            )
-            seen.update((topic, event_id) for event_id in found.all())
+            found = await execute(session, _SEEN, {"topic": topic, "event_ids": event_ids[start : start + 500]})
+            seen.update((topic, event_id) for event_id in found.scalars())
     fresh, rows, now = [], [], utcnow()
     for key in keys:
         is_new = key not in seen
@@ -53,5 +55,5 @@ async def first_deliveries(session: AsyncSession, keys: list[tuple[str, str]]) -
             seen.add(key)
             rows.append({"topic": key[0], "event_id": key[1], "processed_at": now})
     if rows:
-        await session.exec(insert(InboxEntry.__table__), params=rows)
+        await execute(session, insert(InboxEntry.__table__), rows)
     return fresh

@@ -19,7 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared import tracing
 from shared.background import OneAtATime
-from shared.db import Database, UTCDateTime, stage_insert, utcnow
+from shared.db import Database, UTCDateTime, execute, stage_insert, utcnow
 from shared.messages.envelope import Envelope, encode
 from shared.messaging import metrics
 from shared.messaging.lease import LeaseKeeper
@@ -166,7 +166,7 @@ class OutboxRelay:
         if self._after_id is not None:
             query = query.where(col(OutboxMessage.id) > self._after_id)
         async with self._db.read() as session:
-            rows = (await session.exec(query.order_by(col(OutboxMessage.id)).limit(self._batch_size))).all()
+            rows = (await execute(session, query.order_by(col(OutboxMessage.id)).limit(self._batch_size))).all()
         if not rows:
             return 0
         await self._send(rows)
@@ -198,7 +198,8 @@ class OutboxRelay:
             if generation != self._generation:
                 return  # the broker lost them meanwhile: they are to be sent again
             for chunk in range(0, len(ids), 1000):
-                await session.exec(
+                await execute(
+                    session,
                     update(OutboxMessage)
                     .where(col(OutboxMessage.id).in_(ids[chunk : chunk + 1000]))
                     .values(published_at=now)
