@@ -18,9 +18,11 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
+from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
@@ -68,12 +70,14 @@ _propagator = TraceContextTextMapPropagator()
 # logs and the traceparent of what is staged are the same, at a third less of the cost.
 _provider = TracerProvider(resource=Resource.create({"service.name": "escalier"}), sampler=ALWAYS_OFF)
 _tracer = _provider.get_tracer("escalier")  # one for the process: making one per span showed in profiles
+_recording = False  # whether spans are exported (configure()); if not, scope() takes a shorter way
+_ids = RandomIdGenerator()
 
 
 def configure(service: str, processor: SpanProcessor | None = None) -> None:
     """This process's tracer: spans named after `service`, exported by `processor` if given, else by
     OTLP over HTTP when `OTEL_EXPORTER_OTLP_ENDPOINT` is set and the `otlp` extra is installed."""
-    global _provider, _tracer
+    global _provider, _tracer, _recording
     if processor is None and os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
         processor = _otlp_processor()
     sampler = ALWAYS_ON if processor is not None else ALWAYS_OFF
@@ -81,6 +85,7 @@ def configure(service: str, processor: SpanProcessor | None = None) -> None:
     if processor is not None:
         _provider.add_span_processor(processor)
     _tracer = _provider.get_tracer("escalier")
+    _recording = processor is not None
 
 
 def _otlp_processor() -> SpanProcessor | None:
@@ -97,21 +102,39 @@ def _otlp_processor() -> SpanProcessor | None:
 def scope(traceparent: str | bytes | None = None, name: str = "escalier", **ids: str | None) -> Iterator[dict[str, str]]:
     """A span `name` continuing `traceparent` (or a new trace), with `ids` on every log line inside."""
     parent = parse(traceparent)
+    if not _recording:
+        # Nothing records it: a span context with its ids is all a span would be, made directly
+        # (the SDK's sampling, extraction and span object cost 4 times as much, every event).
+        trace_id = int(parent[0], 16) if parent else _ids.generate_trace_id()
+        span: trace.Span = trace.NonRecordingSpan(trace.SpanContext(trace_id, _ids.generate_span_id(), is_remote=False))
+        attached = otel_context.attach(trace.set_span_in_context(span))
+        try:
+            with _fields_of(span, parent, ids) as current:
+                yield current
+        finally:
+            otel_context.detach(attached)
+        return
     carrier = {HEADER: format_traceparent(*parent)} if parent else {}
     with _tracer.start_as_current_span(name, context=_propagator.extract(carrier)) as span:
-        context = span.get_span_context()
-        current = {"trace_id": f"{context.trace_id:032x}", "span_id": f"{context.span_id:016x}"}
-        if parent:
-            current["parent_span_id"] = parent[1]
-        current.update({k: v for k, v in ids.items() if v is not None})
-        for key, value in current.items():
-            if key.endswith("_id") and key not in ("trace_id", "span_id"):
-                span.set_attribute(f"escalier.{key}", value)
-        token = _fields.set(current)
-        try:
+        with _fields_of(span, parent, ids) as current:
+            for key, value in current.items():
+                if key.endswith("_id") and key not in ("trace_id", "span_id"):
+                    span.set_attribute(f"escalier.{key}", value)
             yield current
-        finally:
-            _fields.reset(token)
+
+
+@contextmanager
+def _fields_of(span: trace.Span, parent: tuple[str, str] | None, ids: dict) -> Iterator[dict[str, str]]:
+    context = span.get_span_context()
+    current = {"trace_id": f"{context.trace_id:032x}", "span_id": f"{context.span_id:016x}"}
+    if parent:
+        current["parent_span_id"] = parent[1]
+    current.update({k: v for k, v in ids.items() if v is not None})
+    token = _fields.set(current)
+    try:
+        yield current
+    finally:
+        _fields.reset(token)
 
 
 def header_value(headers: Iterable[tuple[str, bytes]] | None) -> bytes | None:
