@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
 
 import orjson
 from sqlalchemy import func
@@ -32,8 +34,17 @@ def _fingerprint(body: TicketCreate) -> str:
     return hashlib.sha256(orjson.dumps(body.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
-async def submit_ticket(db: Database, *, body: TicketCreate, idempotency_key: str | None) -> tuple[IntakeTicket, bool]:
-    """Store a submission and its `ticket.submitted` in one transaction; (ticket, created)."""
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """What the answer to a submission says of its ticket."""
+
+    id: str
+    status: str
+    created_at: datetime
+
+
+async def submit_ticket(db: Database, *, body: TicketCreate, idempotency_key: str | None) -> tuple[Accepted, bool]:
+    """Store a submission and its `ticket.submitted` in one transaction; (its ticket, created)."""
     try:
         return await _submit(db, body=body, idempotency_key=idempotency_key)
     except IntegrityError:
@@ -43,51 +54,66 @@ async def submit_ticket(db: Database, *, body: TicketCreate, idempotency_key: st
         return await _submit(db, body=body, idempotency_key=idempotency_key)
 
 
-async def _submit(db: Database, *, body: TicketCreate, idempotency_key: str | None) -> tuple[IntakeTicket, bool]:
+# A new ticket's columns that the submission does not set: the model's defaults, computed once.
+_NEW_TICKET = {
+    name: field.get_default(call_default_factory=True)
+    for name, field in IntakeTicket.model_fields.items()
+    if not field.is_required()
+}
+
+
+async def _submit(db: Database, *, body: TicketCreate, idempotency_key: str | None) -> tuple[Accepted, bool]:
     fingerprint = _fingerprint(body)
 
-    async def work(session: AsyncSession) -> tuple[IntakeTicket, bool]:
+    async def work(session: AsyncSession) -> tuple[Accepted, bool]:
         if idempotency_key:
             existing = await _by_idempotency_key(session, body.organization, idempotency_key)
             if existing is not None:
                 if existing.request_hash != fingerprint:
                     raise Conflict("this Idempotency-Key was already used with a different request body")
-                return existing, False
-        ticket = IntakeTicket(
-            id=str(uuid.uuid4()),
-            title=body.title,
-            description=body.description,
-            requester_email=body.requester.email,
-            requester_name=body.requester.name,
-            language=body.requester.language,
-            organization=body.organization,
-            impact=body.impact,
-            urgency=body.urgency,
-            category_hint=body.category_hint,
-            callback_url=str(body.callback_url) if body.callback_url else None,
-            idempotency_key=idempotency_key,
-            request_hash=fingerprint,
-        )
-        session.add(ticket)
+                return Accepted(existing.id, existing.status, existing.created_at), False
+        now = utcnow()
+        ticket = {
+            **_NEW_TICKET,
+            "id": str(uuid.uuid4()),
+            "title": body.title,
+            "description": body.description,
+            "requester_email": body.requester.email,
+            "requester_name": body.requester.name,
+            "language": body.requester.language,
+            "organization": body.organization,
+            "impact": body.impact,
+            "urgency": body.urgency,
+            "category_hint": body.category_hint,
+            "callback_url": str(body.callback_url) if body.callback_url else None,
+            "idempotency_key": idempotency_key,
+            "request_hash": fingerprint,
+            "created_at": now,
+            "updated_at": now,
+        }
+        # A row, not an ORM object (whose construction was a tenth of intake's time): inserted
+        # with the group's others at commit. A same key earlier in the group is not seen by the
+        # query above: the commit then refuses the second, and the group writer runs each alone.
+        stage_insert(session, IntakeTicket.__table__, ticket)
         event = new_event(
             SOURCE,
             TicketSubmitted(
-                ticket_id=ticket.id,
-                title=ticket.title,
-                description=ticket.description,
+                ticket_id=ticket["id"],
+                title=body.title,
+                description=body.description,
                 requester=body.requester,
-                organization=ticket.organization,
+                organization=body.organization,
                 impact=body.impact,
                 urgency=body.urgency,
                 category_hint=body.category_hint,
-                callback_url=ticket.callback_url,
-                submitted_at=ticket.created_at,
+                callback_url=ticket["callback_url"],
+                submitted_at=now,
             ),
         )
         # One fact on two streams: the hand-off to triage and the audit trail.
         add_to_outbox(session, TICKETS_SUBMITTED, event)
         add_to_outbox(session, TICKETS_EVENTS, event)
-        return ticket, True
+        return Accepted(ticket["id"], ticket["status"], now), True
 
     # Group commit: under load, one transaction for many submissions (see Database.batched).
     return await db.batched(work)
