@@ -35,12 +35,6 @@ class _Phrase:
             raise ValueError(f"keyword {phrase!r} has no letters or digits")
         self.pattern = re.compile(rf"(?<!\w){re.escape(self.words)}{_ENDINGS}(?!\w)")
 
-    def finditer(self, text: str):
-        return self.pattern.finditer(text) if self.words in text else ()
-
-    def search(self, text: str) -> re.Match[str] | None:
-        return self.pattern.search(text) if self.words in text else None
-
 
 def _label(term: Term) -> str:
     return term if isinstance(term, str) else " + ".join(term)
@@ -74,12 +68,17 @@ class CategoryRule(_Rule):
         A keyword found only inside a longer one of the same category is not counted again:
         "e-mail" scores as "e-mail", not also as "mail".
         """
-        spans = {kw: [m.span() for m in pattern.finditer(text)] for kw, _, pattern in self._patterns}
-        found = [(start, end) for matches in spans.values() for start, end in matches]
+        spans: dict[str, list[tuple[int, int]]] = {}
+        for kw, _, phrase in self._patterns:  # most keywords are ruled out by the substring test
+            if phrase.words in text and (matched := [m.span() for m in phrase.pattern.finditer(text)]):
+                spans[kw] = matched
+        if not spans:
+            return []
+        found = [span for matches in spans.values() for span in matches]
         return [
             (kw, weight)
             for kw, weight, _ in self._patterns
-            if any(not _inside(span, found) for span in spans[kw])
+            if kw in spans and any(not _inside(span, found) for span in spans[kw])
         ]
 
 
@@ -105,7 +104,10 @@ class Override(_Rule):
         """The first of this override's terms found in normalized `text`, if it applies."""
         if self.when_category is not None and self.when_category != scored_category:
             return None
-        return next((label for label, ps in self._patterns if all(p.search(text) for p in ps)), None)
+        for label, phrases in self._patterns:
+            if all(p.words in text for p in phrases) and all(p.pattern.search(text) for p in phrases):
+                return label
+        return None
 
 
 class KnowledgeBaseRules(BaseModel):
