@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, insert
-from sqlmodel import Field, SQLModel, col, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.db import UTCDateTime, execute, utcnow
@@ -28,32 +29,31 @@ async def first_delivery(session: AsyncSession, topic: str, event_id: str) -> bo
     return True
 
 
-# Built once: a statement's construction showed in profiles, once per batch.
-_SEEN = select(InboxEntry.event_id).where(
-    InboxEntry.topic == bindparam("topic"), col(InboxEntry.event_id).in_(bindparam("event_ids", expanding=True))
-)
+def _record_new(dialect: str):
+    """INSERT … ON CONFLICT DO NOTHING RETURNING the keys inserted: which events are new, in one
+    statement (a read and then an insert took two, in every batch of every consumer)."""
+    table = InboxEntry.__table__
+    insert_ = sqlite_insert(table) if dialect == "sqlite" else postgresql_insert(table)
+    return insert_.on_conflict_do_nothing().returning(table.c.topic, table.c.event_id)
+
+
+_RECORD_NEW = {dialect: _record_new(dialect) for dialect in ("sqlite", "postgresql")}  # built once
 
 
 async def first_deliveries(session: AsyncSession, keys: list[tuple[str, str]]) -> list[bool]:
-    """Record many (topic, event_id) in this transaction with one query and one insert.
+    """Record many (topic, event_id) in this transaction, in one statement.
 
     For each key in order: True if it is new (neither applied before nor earlier in `keys`).
     """
-    seen: set[tuple[str, str]] = set()
-    by_topic: dict[str, list[str]] = {}
-    for topic, event_id in keys:
-        by_topic.setdefault(topic, []).append(event_id)
-    for topic, event_ids in by_topic.items():
-        for start in range(0, len(event_ids), 500):
-            found = await execute(session, _SEEN, {"topic": topic, "event_ids": event_ids[start : start + 500]})
-            seen.update((topic, event_id) for event_id in found.scalars())
-    fresh, rows, now = [], [], utcnow()
+    unique = list(dict.fromkeys(keys))
+    if not unique:
+        return []
+    now = utcnow()
+    rows = [{"topic": topic, "event_id": event_id, "processed_at": now} for topic, event_id in unique]
+    statement = _RECORD_NEW[session.bind.dialect.name]
+    inserted = {(topic, event_id) for topic, event_id in (await execute(session, statement, rows)).all()}
+    fresh = []
     for key in keys:
-        is_new = key not in seen
-        fresh.append(is_new)
-        if is_new:
-            seen.add(key)
-            rows.append({"topic": key[0], "event_id": key[1], "processed_at": now})
-    if rows:
-        await execute(session, insert(InboxEntry.__table__), rows)
+        fresh.append(key in inserted)
+        inserted.discard(key)  # a repeat later in `keys` is not new
     return fresh

@@ -15,7 +15,7 @@ from shared.messages import encode, new_event
 from shared.messages.tickets import TicketCommented
 from shared.messaging.broker import ensure_topics, make_producer
 from shared.messaging.consumer import ConsumerRunner
-from shared.messaging.inbox import InboxEntry
+from shared.messaging.inbox import InboxEntry, first_deliveries
 from shared.messaging.lease import Lease, LeaseKeeper
 from shared.messaging.outbox import OutboxMessage, OutboxRelay, add_to_outbox
 from shared.topics import dlq
@@ -182,6 +182,16 @@ async def test_the_same_event_delivered_twice_is_applied_once(db, producer, topi
         await stop_consumer(runner, task)
 
     assert [row.body for row in await applied(db)] == ["twice", "sentinel"]
+
+
+async def test_the_inbox_tells_new_events_from_repeats_earlier_or_in_the_same_batch(db):
+    async with db.unit_of_work() as session:
+        assert await first_deliveries(session, [("t", "a"), ("t", "b")]) == [True, True]
+    async with db.unit_of_work() as session:
+        keys = [("t", "b"), ("t", "c"), ("u", "b"), ("t", "c")]  # applied before; new; another topic; repeat
+        assert await first_deliveries(session, keys) == [False, True, True, False]
+    async with db.read() as session:
+        assert len((await session.exec(select(InboxEntry))).all()) == 4
 
 
 async def _has_body(db: Database, body: str) -> bool:
