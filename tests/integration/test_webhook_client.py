@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import socket
+import ssl
 
 import pytest
 
@@ -156,3 +157,54 @@ async def test_credentials_in_the_url_are_sent_as_basic_auth(receiver, client):
 async def test_a_url_that_cannot_be_sent_as_is_is_refused_before_connecting(client, url):
     with pytest.raises(CallFailed):
         await client.post(url, b"{}", {})
+
+
+def _self_signed(tmp_path) -> tuple[str, str]:
+    """A certificate for `localhost` and its key, as PEM files (made with `cryptography`)."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=1)).not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return str(cert_path), str(key_path)
+
+
+async def test_https_is_verified_against_the_urls_host_even_when_connecting_to_a_checked_address(tmp_path):
+    cert, key = _self_signed(tmp_path)
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+    r = Receiver()
+    r.server = await asyncio.start_server(r.handle, "127.0.0.1", 0, ssl=server_tls)
+    try:
+        trusting = ssl.create_default_context(cafile=cert)
+        async with WebhookClient(user_agent="t", max_idle_per_origin=2, ssl_context=trusting) as c:
+            url = f"https://localhost:{r.port}/ok"
+            assert await c.post(url, b"{}", {}, addresses=["127.0.0.1"]) == 204
+            assert await c.post(url, b"{}", {}, addresses=["127.0.0.1"]) == 204
+            assert r.connections == 1  # kept alive over TLS too
+        async with WebhookClient(user_agent="t", max_idle_per_origin=2) as c:  # the system's CAs only
+            with pytest.raises(CallFailed, match="could not connect"):
+                await c.post(f"https://localhost:{r.port}/ok", b"{}", {}, addresses=["127.0.0.1"])
+        async with WebhookClient(user_agent="t", max_idle_per_origin=2, ssl_context=trusting) as c:
+            with pytest.raises(CallFailed, match="could not connect"):  # the certificate names localhost only
+                await c.post(f"https://127.0.0.1:{r.port}/ok", b"{}", {})
+    finally:
+        r.server.close()
