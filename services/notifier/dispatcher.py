@@ -29,11 +29,11 @@ from shared.waits import wait_for_event
 
 from services.notifier import deliveries, domain, fanout
 from services.notifier.domain import Channel, DeliveryStatus, RetryPolicy
+from services.notifier.http1 import WebhookClient
 from services.notifier.lanes import LaneBook
 from services.notifier.mailer import Mailer
 from services.notifier.models import Delivery
 from services.notifier.settings import NotifierSettings
-from services.notifier.http1 import WebhookClient
 from services.notifier.webhooks import WebhookSender
 
 log = logging.getLogger(__name__)
