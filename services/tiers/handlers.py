@@ -93,7 +93,9 @@ def _visible(row: TierTicket | None, tier: Tier, ticket_id: str, principal: Prin
 async def act(tier: Tier, ticket_id: str, principal: Principal, verb: Callable[[WorkItem], list[Payload]]) -> TierTicket:
     """Apply an agent's action to a ticket held here and stage the events it causes."""
     async with tier.db.unit_of_work() as session:
-        row = _visible(await session.get(TierTicket, ticket_id), tier, ticket_id, principal)
+        # Locked until commit where the database can (SQLite's writer already serialises): two
+        # agents acting at once on PostgreSQL both read it unclaimed, and both claims went through.
+        row = _visible(await session.get(TierTicket, ticket_id, with_for_update=True), tier, ticket_id, principal)
         now = utcnow()
         item = _item(row, tier, now)
         events = verb(item)
@@ -106,7 +108,7 @@ async def act(tier: Tier, ticket_id: str, principal: Principal, verb: Callable[[
 async def fire_due_alarms(tier: Tier, ticket_id: str) -> list[Payload]:
     """Fire the SLA alarms of one ticket that are due now; the events they caused."""
     async with tier.db.unit_of_work() as session:
-        row = await session.get(TierTicket, ticket_id)
+        row = await session.get(TierTicket, ticket_id, with_for_update=True)  # as in act(): replicas
         if row is None or row.next_alarm_at is None:
             return []
         now = utcnow()

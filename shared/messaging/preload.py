@@ -43,7 +43,10 @@ async def preload(session: AsyncSession, models: Iterable[type[SQLModel]], keys:
         rows = rows_of.setdefault(model, {})
         for start in range(0, len(unique), _CHUNK):
             chunk = unique[start : start + _CHUNK]
-            for row in (await session.exec(select(model).where(col(column).in_(chunk)))).all():
+            # Locked until commit where the database can, in key order (SQLite's writer already
+            # serialises): an API call changing the same row meanwhile waits rather than is lost.
+            query = select(model).where(col(column).in_(chunk)).order_by(col(column)).with_for_update()
+            for row in (await session.exec(query)).all():
                 rows[getattr(row, column.key)] = row
         looked_for.setdefault(model, set()).update(unique)
 
