@@ -257,10 +257,13 @@ class WebhookClient:
         now = time.monotonic()
         while idle:
             connection = idle.pop()  # the most recently used
-            if not connection.closed and now - connection.idle_since < self._keepalive_s:
+            if self._usable(connection, now):
                 return connection
             connection.close()
         return None
+
+    def _usable(self, connection: _Connection, now: float) -> bool:
+        return not connection.closed and now - connection.idle_since < self._keepalive_s
 
     def _put(self, origin: Origin, connection: _Connection) -> None:
         now = time.monotonic()
@@ -278,9 +281,11 @@ class WebhookClient:
         """Close connections idle longer than the keep-alive, and forget origins left with none."""
         self._swept_at = now
         for origin, idle in list(self._idle.items()):
-            fresh = [c for c in idle if not c.closed and now - c.idle_since < self._keepalive_s]
+            fresh = []
             for connection in idle:
-                if connection not in fresh:
+                if self._usable(connection, now):
+                    fresh.append(connection)
+                else:
                     connection.close()
             if fresh:
                 self._idle[origin] = fresh
