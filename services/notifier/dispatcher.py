@@ -25,6 +25,7 @@ from prometheus_client import Counter
 
 from shared.background import OneAtATime
 from shared.db import Database, utcnow
+from shared.messaging import metrics
 from shared.waits import wait_for_event
 
 from services.notifier import deliveries, domain, fanout
@@ -188,7 +189,7 @@ class Dispatcher:
             self._delivered.append(delivery.id)
             if self._mark_at is None:
                 self._mark_at = time.monotonic() + self._mark_interval_s
-            ATTEMPTS.labels(delivery.channel, "delivered").inc()
+            metrics.child(ATTEMPTS, delivery.channel, "delivered").inc()
             return True
         outcome = domain.after_failure(
             delivery.attempts, now=utcnow(), policy=self._policy, permanent=failure.permanent
@@ -198,7 +199,7 @@ class Dispatcher:
         dead = outcome.status == DeliveryStatus.DEAD
         if dead:
             self._settled.append(delivery.id)  # forgotten by the loop, never during a rescan
-        ATTEMPTS.labels(delivery.channel, "dead" if dead else "failed").inc()
+        metrics.child(ATTEMPTS, delivery.channel, "dead" if dead else "failed").inc()
         log.warning(
             "delivery %d (%s, ticket %s) failed (attempt %d): %s%s",
             delivery.id, delivery.target, delivery.ticket_id, outcome.attempts, failure.error,

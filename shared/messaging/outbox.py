@@ -216,7 +216,7 @@ class OutboxRelay:
         ]
         await asyncio.gather(*futures)
         for row in rows:
-            metrics.PUBLISHED.labels(row.topic).inc()
+            metrics.child(metrics.PUBLISHED, row.topic).inc()
 
     async def republish_retained(self) -> int:
         """Mark every retained row unpublished again (the broker lost its topics)."""
