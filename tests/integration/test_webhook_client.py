@@ -145,6 +145,28 @@ async def test_the_call_goes_to_the_checked_address_not_to_a_new_dns_answer(rece
     assert header(head, "host") == f"receiver.invalid:{receiver.port}"
 
 
+async def test_an_address_that_does_not_answer_is_passed_over_for_the_next():
+    # 127.0.0.2: a listener whose accept queue is full, so a new connection neither completes nor is
+    # refused (the SYN is dropped). Tried one after another, the call would wait out its timeout.
+    async def ok(reader, writer):
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(ANSWERS["/ok"])
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(ok, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    with socket.socket() as silent, socket.socket() as queued:
+        silent.bind(("127.0.0.2", port))
+        silent.listen(0)
+        queued.connect(("127.0.0.2", port))  # fills the accept queue, never accepted
+        async with WebhookClient(user_agent="t", max_idle_per_origin=1) as c:
+            async with asyncio.timeout(2):  # a webhook call's own timeout is 5 s
+                status = await c.post(f"http://hooks.invalid:{port}/ok", b"{}", {}, addresses=["127.0.0.2", "127.0.0.1"])
+    server.close()
+    assert status == 204
+
+
 async def test_credentials_in_the_url_are_sent_as_basic_auth(receiver, client):
     url = f"http://hook%40acme:s%3Acret@127.0.0.1:{receiver.port}/ok"
     assert await client.post(url, b"{}", {}) == 204
