@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
-
 from sqlalchemy import func, update
 from sqlmodel import col, select
 

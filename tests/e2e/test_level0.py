@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-import httpx
 import pytest
 
 from tests.e2e.test_ticket_journey import agent, queued_at, submit

@@ -11,7 +11,6 @@ import asyncio
 import re
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
