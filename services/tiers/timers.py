@@ -9,13 +9,19 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from prometheus_client import Counter
+
 from shared.db import utcnow
+from shared.messages.registry import TYPE_OF
+from shared.messaging import metrics
 from shared.waits import wait_for_event
 
 from services.tiers import handlers
 from services.tiers.handlers import Tier
 
 log = logging.getLogger(__name__)
+
+FIRED = Counter("escalier_sla_alarms_fired_total", "SLA warnings and breaches this process fired", ["tier", "type"])
 
 
 class AlarmClock:
@@ -49,7 +55,8 @@ class AlarmClock:
         count = 0
         while ids := await handlers.due_tickets(self._tier, until=utcnow()):
             for ticket_id in ids:
-                await handlers.fire_due_alarms(self._tier, ticket_id)
+                for fact in await handlers.fire_due_alarms(self._tier, ticket_id):
+                    metrics.child(FIRED, str(self._tier.number), TYPE_OF[type(fact)]).inc()
             count += len(ids)
         self.fired += count
         return count

@@ -2,15 +2,18 @@
 
 A system of its own on a broker of its own (the session system's services share
 these consumer groups on the session broker). Each pair of replicas shares its
-service's database, as replicas do in production.
+service's database, as replicas do in production; both tier 1 replicas run the SLA
+alarm loop over that database.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
+import uuid
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -18,9 +21,10 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from escalier_cli.broker import EmbeddedBroker
 from escalier_cli.system import ServiceProcess, System
+from shared.messages.envelope import decode
 from shared.messaging.broker import ensure_topics
-from shared.topics import TICKETS_SUBMITTED, tier_topic
-from tests.conftest import free_port
+from shared.topics import TICKETS_EVENTS, TICKETS_SUBMITTED, tier_topic
+from tests.conftest import POSTGRES_ADMIN_DSN, _admin, free_port
 from tests.helpers import OPS, TEST_JWT_SECRET, eventually, requester_headers
 
 pytestmark = pytest.mark.e2e
@@ -37,10 +41,31 @@ SUBMISSION = {
 }
 
 
-@pytest.fixture(scope="module")
-def replicated(tmp_path_factory) -> Iterator[System]:
-    """intake, two triage and two tier 1 processes (`triage`, `triage-b`, `tier1`, `tier1-b`)."""
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def replicated(request, tmp_path_factory, postgres_available) -> Iterator[System]:
+    """intake, two triage and two tier 1 processes (`triage`, `triage-b`, `tier1`, `tier1-b`).
+
+    Each pair shares a SQLite file, or a PostgreSQL database where one answers (where row
+    locks, not a single writer, keep two replicas from acting on one ticket at once)."""
+    databases: dict[str, str] = {}
+    if request.param == "postgresql":
+        if not postgres_available:
+            pytest.skip("no PostgreSQL answers on 127.0.0.1:5432")
+        base = POSTGRES_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+        for name in REPLICATED:
+            databases[name] = f"escalier_replicas_{uuid.uuid4().hex[:8]}_{name}"
+            asyncio.run(_admin(f'CREATE DATABASE "{databases[name]}"'))
     data = tmp_path_factory.mktemp("replicas")
+    try:
+        yield from _replicated_system(data, {
+            f"ESCALIER_{name.upper()}_DATABASE_URL": f"{base}/{database}" for name, database in databases.items()
+        })
+    finally:
+        for database in databases.values():
+            asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+
+
+def _replicated_system(data: Path, database_env: dict[str, str]) -> Iterator[System]:
     with EmbeddedBroker(free_port(), log_file=data / "tansu.log") as broker:
         asyncio.run(ensure_topics(broker.bootstrap, partitions=6))
         system = System(
@@ -55,6 +80,9 @@ def replicated(tmp_path_factory) -> Iterator[System]:
                 "ESCALIER_INTAKE_RATE_PER_ORGANIZATION_PER_MINUTE": "60000",
                 "ESCALIER_INTAKE_BURST_PER_ORGANIZATION": "5000",
                 "ESCALIER_TRIAGE_KB_STARTER": "false",
+                # Organization `fastlane`: SLA clocks of seconds (tests/data/contracts.yaml).
+                "ESCALIER_SLA_CONTRACTS_FILE": str(Path(__file__).parent.parent / "data" / "contracts.yaml"),
+                **database_env,
             },
         )
         for name in REPLICATED:  # a second process of the service: its own port, the same database
@@ -158,3 +186,53 @@ async def test_two_replicas_of_triage_and_tier1_split_the_partitions_and_queue_e
             assert count_a > 0 and count_b > 0, (name, count_a, count_b)
             assert count_a + count_b >= TICKETS
             assert parts_a and parts_b and not parts_a & parts_b, (name, parts_a, parts_b)
+
+
+async def test_two_tier1_replicas_fire_each_sla_alarm_once_and_escalate_each_ticket_once(replicated):
+    # Both replicas' alarm loops see every due ticket in the shared database; each alarm is
+    # fired under the ticket's row lock (SQLite: the single writer) after reading it again.
+    system = replicated
+    intake = system.services["intake"].url
+    async with httpx.AsyncClient(timeout=30, headers=OPS) as http:
+        async def submit(i: int) -> str:
+            email = f"sla{i}@fastlane.example"
+            body = {**SUBMISSION, "organization": "fastlane",
+                    "requester": {"email": email, "name": f"User {i}", "language": "en"}}
+            response = await http.post(f"{intake}/tickets", json=body, headers=requester_headers(email, "fastlane"))
+            assert response.status_code == 202, response.text
+            return response.json()["id"]
+
+        submitted = set(await asyncio.gather(*(submit(i) for i in range(40))))
+
+    async def tier1_alarms() -> dict[str, list] | None:
+        facts: dict[str, list] = {ticket: [] for ticket in submitted}
+        for record in await read_topic(system.bootstrap, TICKETS_EVENTS, at_least=1):
+            event = decode(record.headers, record.value)
+            if event.subject in facts and getattr(event.data, "tier", None) == 1 and event.type.startswith("ticket.sla_"):
+                facts[event.subject].append((event.type, event.data.clock, event.data.reminder if event.type == "ticket.sla_breached" else 0))
+            if event.subject in facts and event.type == "ticket.escalated":
+                facts[event.subject].append((event.type, event.data.from_tier, event.data.to_tier))
+        escalated = all(any(f[0] == "ticket.escalated" for f in fs) for fs in facts.values())
+        return facts if escalated else None
+
+    facts = await eventually(tier1_alarms, timeout_s=90, interval_s=1)
+    for ticket, fired in facts.items():
+        repeated = [fact for fact, n in Counter(fired).items() if n > 1]
+        assert not repeated, (ticket, repeated)
+        assert ("ticket.escalated", 1, 2) in fired, (ticket, fired)
+        assert any(fact[0] == "ticket.sla_breached" for fact in fired), (ticket, fired)
+
+    # What the two alarm loops fired between them is what the log holds (only these tickets' clocks ran out).
+    on_the_log = Counter(fact[0] for fired in facts.values() for fact in fired)
+    async with httpx.AsyncClient(timeout=30, headers=OPS) as http:
+        by_replica = {name: await alarms_fired(http, system.services[name].url) for name in ("tier1", "tier1-b")}
+    assert sum(by_replica.values(), Counter()) == on_the_log, by_replica
+
+
+async def alarms_fired(http: httpx.AsyncClient, url: str) -> Counter:
+    """Event type -> how many this tier 1 process's alarm loop fired."""
+    text = (await http.get(f"{url}/metrics")).text
+    return Counter({
+        m.group(1): int(float(m.group(2)))
+        for m in re.finditer(r'^escalier_sla_alarms_fired_total{tier="1",type="([^"]+)"} (\S+)$', text, re.M)
+    })
