@@ -1,10 +1,7 @@
 """The one consumer loop: a consumer group, batches, inbox de-duplication, bounded retries, DLQ.
 
 Each fetch (every partition it brought) is applied in one transaction; its offsets are
-committed only after that transaction, in the background (one commit request at a time, carrying
-every position applied meanwhile), so the next fetch is applied without waiting for the broker's
-answer. A position applied and not yet committed when the process dies is delivered again, and
-the inbox drops it. A batch that fails is replayed one message at a time, with
+committed only after that transaction. A batch that fails is replayed one message at a time, with
 bounded retries; a message that still fails, or can never be decoded, goes to the
 topic's `.dlq` with the reason and the source offset, and the partition moves on. A locked, full
 or unreachable database (shared/storage.py) is not the message's fault: it is waited for, with
@@ -19,7 +16,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError, MessageSizeTooLargeError
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -44,17 +41,6 @@ _LOCK_WAIT_S = 2.0
 Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
 # topic -> event type -> handler; types a service does not list are skipped.
 Subscriptions = Mapping[str, Mapping[str, Handler]]
-
-
-class _CommitBeforeRevoke(ConsumerRebalanceListener):
-    def __init__(self, runner: ConsumerRunner) -> None:
-        self._runner = runner
-
-    async def on_partitions_revoked(self, revoked) -> None:
-        await self._runner.commit_applied()
-
-    async def on_partitions_assigned(self, assigned) -> None:
-        pass
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,8 +72,6 @@ class ConsumerRunner:
         self._consumer: AIOKafkaConsumer | None = None
         self._stopping = asyncio.Event()
         self._rewind = False
-        self._uncommitted: dict[TopicPartition, int] = {}  # applied, to be committed
-        self._committing: asyncio.Task | None = None
         self.dead_lettered = 0
 
     @property
@@ -98,6 +82,7 @@ class ConsumerRunner:
     async def start(self) -> None:
         s = self._settings
         self._consumer = AIOKafkaConsumer(
+            *self._subscriptions,
             bootstrap_servers=s.kafka_bootstrap_servers,
             group_id=s.consumer_group,
             client_id=f"escalier-{s.service_name}",
@@ -109,8 +94,6 @@ class ConsumerRunner:
             max_partition_fetch_bytes=MAX_MESSAGE_BYTES,
             fetch_max_bytes=4 * MAX_MESSAGE_BYTES,
         )
-        # Before a rebalance takes partitions away, what was applied from them is committed.
-        self._consumer.subscribe(list(self._subscriptions), listener=_CommitBeforeRevoke(self))
         await self._consumer.start()
 
     async def run(self) -> None:
@@ -122,38 +105,20 @@ class ConsumerRunner:
         while not self._stopping.is_set():
             if self._rewind and self._consumer.assignment():
                 self._rewind = False
-                self._uncommitted.clear()  # positions in the log the broker lost
                 await self._consumer.seek_to_beginning()
             batches = await self._consumer.getmany(timeout_ms=500, max_records=self._max_records)
             if not batches:
                 continue
             await self._process(batches)
-            for tp, records in batches.items():
-                self._uncommitted[tp] = records[-1].offset + 1
-                self._observe_lag(tp, records[-1].offset + 1)
-            if self._committing is None or self._committing.done():
-                self._committing = asyncio.create_task(self._commit_applied())
-        await self.commit_applied()
-
-    async def commit_applied(self) -> None:
-        """Commit every position applied so far (at a stop, before a rebalance)."""
-        if self._committing is not None:
-            await asyncio.shield(self._committing)
-        await self._commit_applied()
-
-    async def _commit_applied(self) -> None:
-        # One request at a time; what is applied while it is in flight goes in the next.
-        while self._uncommitted:
-            assigned = self._consumer.assignment()
-            positions = {tp: position for tp, position in self._uncommitted.items() if tp in assigned}
-            self._uncommitted = {}
-            if not positions:
-                return
+            positions = {tp: records[-1].offset + 1 for tp, records in batches.items()}
             try:
                 await self._consumer.commit(positions)
             except KafkaError as exc:
                 # A rebalance or a broker restart: the fetch is applied, a redelivery meets the inbox.
                 log.warning("commit of %d partitions failed (%r); carrying on", len(positions), exc)
+                continue
+            for tp, position in positions.items():
+                self._observe_lag(tp, position)
 
     def stop(self) -> None:
         self._stopping.set()
