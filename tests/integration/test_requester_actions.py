@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import timedelta
 
@@ -130,6 +131,24 @@ async def test_the_sweep_closes_each_ticket_past_its_grace_period_once(db):
     assert await events_of(db, recent) == []
     assert await closer.sweep_once(now=utcnow() + timedelta(days=3)) >= 1
     assert [t for t, _ in await events_of(db, recent)] == ["ticket.closed"]
+
+
+async def test_two_replicas_sweeping_at_once_close_each_ticket_once(db, database_url):
+    # Replicas of intake share the database and each runs the sweep: both see the same due
+    # tickets, and each closes a ticket only after reading it again under its row's lock.
+    due = [await resolved_ticket(db, days_ago=4) for _ in range(30)]
+    replica = Database(database_url)  # its own engine and connections, as another process has
+    settings = IntakeSettings(auto_close_after_s=3 * 86400)
+    try:
+        closed = await asyncio.gather(
+            AutoCloser(db, settings, batch_size=7).sweep_once(), AutoCloser(replica, settings, batch_size=7).sweep_once()
+        )
+    finally:
+        await replica.dispose()
+
+    assert sum(closed) == len(due), closed
+    for ticket_id in due:
+        assert [t for t, _ in await events_of(db, ticket_id)] == ["ticket.closed"]
 
 
 async def test_each_resolution_projected_from_the_bus_is_counted_and_timed(db):
