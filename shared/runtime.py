@@ -289,7 +289,8 @@ class RequestMetrics:
         finally:
             route = scope.get("route")
             path = getattr(route, "path", None) or "unmatched"
-            metrics.child(metrics.HTTP_REQUESTS, scope["method"], path, str(status[0])).observe(time.perf_counter() - started)
+            duration = time.perf_counter() - started
+            metrics.child(metrics.HTTP_REQUESTS, scope["method"], path, str(status[0])).observe(duration)
 
 
 _QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})

@@ -31,7 +31,6 @@ class AlarmClock:
         self._tier = tier
         self._max_sleep_s = max_sleep_s
         self._wake = asyncio.Event()
-        self.fired = 0
 
     def wake(self, *_: object) -> None:
         """Called after every commit: a new ticket or a state change may have an earlier alarm."""
@@ -58,7 +57,6 @@ class AlarmClock:
                 for fact in await handlers.fire_due_alarms(self._tier, ticket_id):
                     metrics.child(FIRED, str(self._tier.number), TYPE_OF[type(fact)]).inc()
             count += len(ids)
-        self.fired += count
         return count
 
     async def _delay(self) -> float:
