@@ -39,6 +39,14 @@ class ServiceSettings(BaseSettings):
     # KAFKA-NOTES.md: Tansu does not wake a waiting fetch; 25-50 ms is the sensible range. 50: the
     # broker idles at 24% of a core rather than 36%, and at 100 tickets/s p99 was lower (1.4 vs 2.4 s).
     fetch_max_wait_ms: int = Field(default=50, validation_alias=AliasChoices("ESCALIER_FETCH_MAX_WAIT_MS"))
+    # Consumers sleep until a publish on this host wakes them (shared/messaging/doorbell.py), with
+    # a safety poll for anything else; off: they long-poll the broker (a real Kafka answers at once).
+    consumer_wakeups: bool = Field(default=True, validation_alias=AliasChoices("ESCALIER_CONSUMER_WAKEUPS"))
+    consumer_safety_poll_s: float = Field(
+        default=5.0, gt=0, validation_alias=AliasChoices("ESCALIER_CONSUMER_SAFETY_POLL_S")
+    )
+    woken_fetch_wait_ms: int = Field(default=20, ge=0, validation_alias=AliasChoices("ESCALIER_WOKEN_FETCH_WAIT_MS"))
+    wakeup_dir: Path | None = Field(default=None, validation_alias=AliasChoices("ESCALIER_WAKEUP_DIR"))  # None: the temp dir
     session_timeout_ms: int = Field(default=6000, validation_alias=AliasChoices("ESCALIER_SESSION_TIMEOUT_MS"))
     heartbeat_interval_ms: int = Field(default=1000, validation_alias=AliasChoices("ESCALIER_HEARTBEAT_INTERVAL_MS"))
     linger_ms: int = Field(default=2, validation_alias=AliasChoices("ESCALIER_LINGER_MS"))

@@ -29,7 +29,7 @@ from shared.config import ServiceSettings
 from shared.db import Database
 from shared.errors import HTTP_STATUS, RateLimited
 from shared.messaging.broker import TopicGuard, forbid_topic_auto_creation, make_producer, wait_for_broker
-from shared.messaging import metrics
+from shared.messaging import doorbell, metrics
 from shared.messaging.consumer import ConsumerRunner, Subscriptions
 from shared.messaging.lease import LeaseKeeper
 from shared.messaging.outbox import OutboxRelay
@@ -108,11 +108,13 @@ class ServiceRuntime:
         self.producer = make_producer(s)
         # Replicas share the database; the lease lets one relay at a time publish its outbox.
         lease = LeaseKeeper(self.db, name="outbox-relay", holder=f"{socket.gethostname()}:{s.port}")
+        bell = doorbell.Bell(doorbell.folder(s.kafka_bootstrap_servers, s.wakeup_dir)) if s.consumer_wakeups else None
         self.relay = OutboxRelay(
             self.db, self.producer, poll_interval_s=s.outbox_poll_interval_s, retention_s=s.outbox_retention_s,
-            lease=lease,
+            lease=lease, bell=bell,
         )
         self.guard = TopicGuard(s, on_lost=self._broker_lost)
+        self.measure(self._backlogs)  # at each scrape, not on a timer
         self.spawn(self._connect(), "connect")
 
     async def migrate(self) -> None:
@@ -147,7 +149,6 @@ class ServiceRuntime:
                 log.warning("broker %s unreachable; retrying", s.kafka_bootstrap_servers)
         self.spawn(self.relay.run(), "outbox-relay")
         self.spawn(self.guard.run(), "topic-guard")
-        self.spawn(self._observe(), "observe")
         for topic in self._subscriptions:
             metrics.DEAD_LETTERED.labels(topic)  # present at zero, so rate() and alerts see the first one
         if self._subscriptions:
@@ -158,14 +159,12 @@ class ServiceRuntime:
             await self.consumer.start()
             self._consumer_task = self.spawn(self.consumer.run(), "consumer")
 
-    async def _observe(self, interval_s: float = 5.0) -> None:
-        """Refresh the gauges that need a query (outbox backlog and age)."""
-        while True:
-            try:
-                await self.relay.backlog()
-            except Exception:
-                log.warning("could not measure the outbox backlog", exc_info=True)
-            await asyncio.sleep(interval_s)
+    async def _backlogs(self) -> None:
+        """The outbox's backlog and age, and the consumer's lag."""
+        if self._connected:
+            await self.relay.backlog()
+        if self.consumer is not None:
+            await self.consumer.observe_lag()
 
     async def stop(self) -> None:
         """Finish the batch in hand, commit, publish what is pending, then close."""

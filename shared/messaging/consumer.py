@@ -1,7 +1,10 @@
 """The one consumer loop: a consumer group, batches, inbox de-duplication, bounded retries, DLQ.
 
 Each fetch (every partition it brought) is applied in one transaction; its offsets are
-committed only after that transaction. A batch that fails is replayed one message at a time, with
+committed only after that transaction, coalesced: at most once a `_COMMIT_AFTER_S` (and at a
+stop or a rebalance), so a fetch of records this service skips costs no commit of its own.
+When to fetch is `shared.messaging.fetching`'s: woken by a publish on this host, or paced by
+the broker's fetch wait. A batch that fails is replayed one message at a time, with
 bounded retries; a message that still fails, or can never be decoded, goes to the
 topic's `.dlq` with the reason and the source offset, and the partition moves on. A locked, full
 or unreachable database (shared/storage.py) is not the message's fault: it is waited for, with
@@ -16,7 +19,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError, MessageSizeTooLargeError
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -26,8 +29,9 @@ from shared.config import ServiceSettings
 from shared.db import Database
 from shared.messages.envelope import Envelope, PoisonMessage, decode, peek_type
 from shared.messages.registry import EVENT_TYPES
-from shared.messaging import metrics, preload
+from shared.messaging import doorbell, metrics, preload
 from shared.messaging.broker import MAX_MESSAGE_BYTES
+from shared.messaging.fetching import BrokerPaced, Woken
 from shared.messaging.inbox import first_deliveries, first_delivery
 from shared.storage import StorageFault, storage_fault
 from shared.topics import dlq
@@ -37,6 +41,9 @@ log = logging.getLogger(__name__)
 # How long a batch runs on the loop before it lets other work in.
 _YIELD_EVERY_S = 0.005
 _LOCK_WAIT_S = 2.0
+# Offsets handled are committed this long after the first of them at most: a crash replays
+# that much, which the inbox drops.
+_COMMIT_AFTER_S = 1.0
 
 Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
 # topic -> event type -> handler; types a service does not list are skipped.
@@ -72,6 +79,9 @@ class ConsumerRunner:
         self._consumer: AIOKafkaConsumer | None = None
         self._stopping = asyncio.Event()
         self._rewind = False
+        self._fetching: BrokerPaced | Woken | None = None
+        self._uncommitted: dict[TopicPartition, int] = {}
+        self._commit_at: float | None = None
         self.dead_lettered = 0
 
     @property
@@ -81,19 +91,28 @@ class ConsumerRunner:
 
     async def start(self) -> None:
         s = self._settings
+        woken = s.consumer_wakeups
         self._consumer = AIOKafkaConsumer(
-            *self._subscriptions,
             bootstrap_servers=s.kafka_bootstrap_servers,
             group_id=s.consumer_group,
             client_id=f"escalier-{s.service_name}",
             enable_auto_commit=False,
             auto_offset_reset="earliest",  # "latest" is wrong on Tansu (KAFKA-NOTES.md)
-            fetch_max_wait_ms=s.fetch_max_wait_ms,
+            # Woken, only a drain ever waits on an empty fetch (and holds back other fetches meanwhile).
+            fetch_max_wait_ms=s.woken_fetch_wait_ms if woken else s.fetch_max_wait_ms,
             session_timeout_ms=s.session_timeout_ms,
             heartbeat_interval_ms=s.heartbeat_interval_ms,
             max_partition_fetch_bytes=MAX_MESSAGE_BYTES,
             fetch_max_bytes=4 * MAX_MESSAGE_BYTES,
         )
+        self._consumer.subscribe(list(self._subscriptions), listener=_CommitOnRevoke(self))
+        self._fetching = BrokerPaced(self._consumer)
+        if woken:
+            try:
+                bell = doorbell.Doorbell(doorbell.folder(s.kafka_bootstrap_servers, s.wakeup_dir), self._subscriptions, s.consumer_group)
+                self._fetching = Woken(self._consumer, bell, safety_poll_s=s.consumer_safety_poll_s)
+            except OSError as exc:
+                log.warning("no wake-ups (%r): fetching on the broker's pace", exc)
         await self._consumer.start()
 
     async def run(self) -> None:
@@ -105,28 +124,57 @@ class ConsumerRunner:
         while not self._stopping.is_set():
             if self._rewind and self._consumer.assignment():
                 self._rewind = False
+                self._uncommitted.clear()  # positions of a log that is gone
                 await self._consumer.seek_to_beginning()
-            batches = await self._consumer.getmany(timeout_ms=500, max_records=self._max_records)
-            if not batches:
-                continue
-            await self._process(batches)
-            positions = {tp: records[-1].offset + 1 for tp, records in batches.items()}
-            try:
-                await self._consumer.commit(positions)
-            except KafkaError as exc:
-                # A rebalance or a broker restart: the fetch is applied, a redelivery meets the inbox.
-                log.warning("commit of %d partitions failed (%r); carrying on", len(positions), exc)
-                continue
-            for tp, position in positions.items():
-                self._observe_lag(tp, position)
+                self._fetching.drain_all()
+            until = self._commit_at if self._commit_at is not None else time.monotonic() + 3600
+            batches = await self._fetching.next(self._max_records, until)
+            if batches:
+                await self._process(batches)
+                self._uncommitted.update({tp: records[-1].offset + 1 for tp, records in batches.items()})
+                if self._commit_at is None:
+                    self._commit_at = time.monotonic() + _COMMIT_AFTER_S
+            if self._commit_at is not None and time.monotonic() >= self._commit_at:
+                await self.commit()
+        await self.commit()
+
+    async def commit(self, partitions: set[TopicPartition] | None = None) -> None:
+        """Commit the positions handled and not yet committed (of `partitions`, or all)."""
+        positions = {tp: p for tp, p in self._uncommitted.items() if partitions is None or tp in partitions}
+        if not positions:
+            return
+        try:
+            await self._consumer.commit(positions)
+        except KafkaError as exc:
+            # A rebalance or a broker restart: the fetch is applied, a redelivery meets the inbox.
+            log.warning("commit of %d partitions failed (%r); carrying on", len(positions), exc)
+        for tp, position in positions.items():
+            if self._uncommitted.get(tp) == position:
+                del self._uncommitted[tp]
+            self._observe_lag(tp, position)
+        self._commit_at = (time.monotonic() + _COMMIT_AFTER_S) if self._uncommitted else None
 
     def stop(self) -> None:
         self._stopping.set()
+        if self._fetching is not None:
+            self._fetching.wake()
 
     def rewind(self) -> None:
         """Read every assigned partition again from its start: the broker came back empty, and a
         position kept from before may have skipped republished records (the inbox drops repeats)."""
         self._rewind = True
+        if self._fetching is not None:
+            self._fetching.wake()
+
+    async def observe_lag(self) -> None:
+        """Set the lag gauge of every assigned partition (at a scrape)."""
+        if self._consumer is None:
+            return
+        for tp in self._consumer.assignment():
+            try:
+                self._observe_lag(tp, await asyncio.wait_for(self._consumer.position(tp), 0.5))
+            except (KafkaError, TimeoutError, AssertionError, ValueError):
+                continue  # no position yet: no figure
 
     def _observe_lag(self, tp: TopicPartition, position: int) -> None:
         # highwater - position: Tansu's end offsets are wrong (KAFKA-NOTES.md), its highwater is not.
@@ -135,6 +183,8 @@ class ConsumerRunner:
             metrics.child(metrics.CONSUMER_LAG, tp.topic, str(tp.partition)).set(max(0, highwater - position))
 
     async def close(self) -> None:
+        if self._fetching is not None:
+            self._fetching.close()
         if self._consumer is not None:
             await self._consumer.stop()
 
@@ -169,15 +219,18 @@ class ConsumerRunner:
                         subjects = [i.event.subject for i, is_new in zip(decoded, fresh) if is_new and i.event.subject]
                         await preload.preload(session, self._preload, subjects)
                     yielded = time.monotonic()
+                    handled = []
                     for item, is_new in zip(decoded, fresh):
                         if is_new:
                             await self._handle(session, item)
+                            handled.append(item)
                         if time.monotonic() - yielded > _YIELD_EVERY_S:
                             # SQLite's statements run on the loop's thread (shared.sqlite_inline):
                             # let requests and calls in flight go on now and then, not after
                             # every event (the batch holds the writer meanwhile).
                             await asyncio.sleep(0)
                             yielded = time.monotonic()
+                _log_handled(handled)
                 return
             except Exception as exc:
                 fault = storage_fault(exc)
@@ -198,9 +251,11 @@ class ConsumerRunner:
         await asyncio.sleep(min(5.0, 0.2 * 2 ** min(waited, 5)))  # a back-off, not a synchronisation
         return waited + 1
 
-    async def _apply(self, session: AsyncSession, item: _Decoded) -> None:
+    async def _apply(self, session: AsyncSession, item: _Decoded) -> bool:
         if await first_delivery(session, item.record.topic, item.event.id):
             await self._handle(session, item)
+            return True
+        return False
 
     @staticmethod
     async def _handle(session: AsyncSession, item: _Decoded) -> None:
@@ -208,7 +263,6 @@ class ConsumerRunner:
         event, traceparent = item.event, tracing.header_value(item.record.headers)
         with tracing.scope(traceparent, name=f"handle {event.type}", ticket_id=event.subject, event_id=event.id):
             await item.handler(session, event)
-            log.info("handled %s from %s", event.type, item.record.topic)
 
     async def _apply_alone(self, item: _Decoded) -> None:
         retries = self._settings.consumer_max_retries
@@ -216,7 +270,8 @@ class ConsumerRunner:
         while True:
             try:
                 async with self._db.unit_of_work() as session:
-                    await self._apply(session, item)
+                    applied = await self._apply(session, item)
+                _log_handled([item] if applied else [])
                 return
             except PoisonMessage as exc:
                 await self._dead_letter(item.record, str(exc))
@@ -250,3 +305,28 @@ class ConsumerRunner:
             await self._producer.send_and_wait(dlq(record.topic), value=truncated, key=record.key, headers=headers)
         metrics.DEAD_LETTERED.labels(record.topic).inc()
         self.dead_lettered += 1
+
+
+def _log_handled(items: Sequence[_Decoded]) -> None:
+    """One line a batch (the records' own ids in `events`: type, ticket, event, trace)."""
+    if items and log.isEnabledFor(logging.INFO):
+        events = []
+        for item in items:
+            traceparent = tracing.header_value(item.record.headers)
+            trace_id = traceparent.decode().split("-")[1] if traceparent and traceparent.count(b"-") >= 2 else None
+            events.append([item.event.type, item.event.subject, item.event.id, trace_id])
+        topics = sorted({item.record.topic for item in items})
+        log.info("handled %d events from %s", len(items), ", ".join(topics), extra={"events": events})
+
+
+class _CommitOnRevoke(ConsumerRebalanceListener):
+    """What was handled of a partition is committed before another member takes it over."""
+
+    def __init__(self, runner: ConsumerRunner) -> None:
+        self._runner = runner
+
+    async def on_partitions_revoked(self, revoked) -> None:
+        await self._runner.commit(set(revoked))
+
+    async def on_partitions_assigned(self, assigned) -> None:
+        pass

@@ -22,6 +22,7 @@ from shared.background import OneAtATime
 from shared.db import Database, UTCDateTime, execute, stage_insert, utcnow
 from shared.messages.envelope import Envelope, encode
 from shared.messaging import metrics
+from shared.messaging.doorbell import Bell
 from shared.messaging.lease import LeaseKeeper
 from shared.topics import TICKETS_EVENTS
 from shared.waits import wait_for_event
@@ -90,8 +91,10 @@ class OutboxRelay:
         mark_interval_s: float = 0.5,
         retention_s: float = 7 * 24 * 3600,
         lease: LeaseKeeper | None = None,
+        bell: Bell | None = None,
     ) -> None:
         self._db = db
+        self._bell = bell  # rung after each acknowledged batch: this host's consumers fetch at once
         self._lease = lease  # replicas sharing the database: only the holder publishes
         self._producer = producer
         self._batch_size = batch_size
@@ -120,6 +123,8 @@ class OutboxRelay:
         last_purge = utcnow()
         last_mark = time.monotonic()
         while True:
+            # Cleared before the round, not after: a commit during it wakes the next one.
+            self._wake.clear()
             try:
                 sent = await self.publish_batch() if await self._leading() else 0
                 if self._sent and not self._marking.running and (
@@ -137,7 +142,6 @@ class OutboxRelay:
                 sent = 0
                 await asyncio.sleep(self._poll_interval_s)
             if sent < self._batch_size:
-                self._wake.clear()
                 wait_s = self._mark_interval_s if self._sent else self._poll_interval_s
                 await wait_for_event(self._wake, wait_s)
 
@@ -214,9 +218,16 @@ class OutboxRelay:
             )
             for row in rows
         ]
-        await asyncio.gather(*futures)
+        acknowledged = await asyncio.gather(*futures)
         for row in rows:
             metrics.child(metrics.PUBLISHED, row.topic).inc()
+        if self._bell is not None:
+            grown: dict[str, dict[int, int]] = {}
+            for record in acknowledged:
+                ends = grown.setdefault(record.topic, {})
+                ends[record.partition] = max(ends.get(record.partition, 0), record.offset + 1)
+            for topic, ends in grown.items():
+                self._bell.ring(topic, ends)
 
     async def republish_retained(self) -> int:
         """Mark every retained row unpublished again (the broker lost its topics)."""

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import tempfile
 import uuid
+from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer
@@ -15,6 +17,8 @@ from shared.messages import encode, new_event
 from shared.messages.tickets import TicketCommented
 from shared.messaging.broker import ensure_topics, make_producer
 from shared.messaging.consumer import ConsumerRunner
+from shared.messaging.doorbell import Bell, folder
+from shared.messaging.fetching import BrokerPaced, Woken
 from shared.messaging.inbox import InboxEntry, first_deliveries
 from shared.messaging.lease import Lease, LeaseKeeper
 from shared.messaging.outbox import OutboxMessage, OutboxRelay, add_to_outbox
@@ -260,3 +264,68 @@ async def test_a_handler_that_keeps_failing_is_dead_lettered_after_bounded_retri
     assert "cannot apply this one" in dict(dead[0].headers)["dlq_reason"].decode()
     assert [row.body for row in await applied(db)] == ["fine"]
     assert attempts.count("cursed") == 1 + 1 + settings.consumer_max_retries  # batch try, then alone with retries
+
+
+@pytest.fixture
+def wakeup_dir():
+    with tempfile.TemporaryDirectory(prefix="wake-", dir="/tmp") as path:  # short: a socket's path has 107 bytes
+        yield Path(path)
+
+
+async def _started(settings, db, producer, topic) -> tuple[ConsumerRunner, asyncio.Task]:
+    runner, task = await run_consumer(settings, db, producer, topic, record_comment)
+    await eventually(lambda: _assigned_and_drained(runner), timeout_s=30)
+    return runner, task
+
+
+async def _assigned_and_drained(runner: ConsumerRunner) -> bool:
+    fetching = runner._fetching
+    return runner.assigned and isinstance(fetching, Woken) and not fetching._draining and not fetching._rung
+
+
+async def test_a_woken_consumer_handles_a_relayed_event_at_once_without_waiting_for_its_safety_poll(
+    db, producer, topic, settings, wakeup_dir
+):
+    settings = settings.model_copy(update={"wakeup_dir": wakeup_dir, "consumer_safety_poll_s": 600})
+    runner, task = await _started(settings, db, producer, topic)
+    relay = OutboxRelay(db, producer, bell=Bell(folder(settings.kafka_bootstrap_servers, wakeup_dir)))
+    try:
+        for round_ in range(3):  # each one rung and fetched, the partitions paused in between
+            async with db.unit_of_work() as session:
+                for i in range(4):
+                    add_to_outbox(session, topic, comment(f"T{i}", f"rung {round_}.{i}"))
+            await relay.relay_once()
+            await eventually(lambda: _count(db, 4 * (round_ + 1)), timeout_s=5)
+        assert runner._fetching.wakeups >= 1
+        assert set(runner._consumer.paused()) == set(runner._consumer.assignment())  # asleep again
+    finally:
+        await stop_consumer(runner, task)
+
+
+async def test_a_woken_consumer_sees_what_another_client_published_at_its_safety_poll(
+    db, producer, topic, settings, wakeup_dir
+):
+    settings = settings.model_copy(update={"wakeup_dir": wakeup_dir, "consumer_safety_poll_s": 1.0})
+    runner, task = await _started(settings, db, producer, topic)
+    try:
+        headers, value = encode(event := comment("T1", "rang no bell"))
+        await producer.send_and_wait(topic, value=value, key=event.key, headers=headers)
+        await eventually(lambda: _has_body(db, "rang no bell"), timeout_s=10)
+    finally:
+        await stop_consumer(runner, task)
+
+
+async def test_without_wake_ups_the_consumer_long_polls_the_broker(db, producer, topic, settings):
+    settings = settings.model_copy(update={"consumer_wakeups": False})
+    runner, task = await run_consumer(settings, db, producer, topic, record_comment)
+    try:
+        headers, value = encode(event := comment("T1", "polled"))
+        await producer.send_and_wait(topic, value=value, key=event.key, headers=headers)
+        await eventually(lambda: _has_body(db, "polled"), timeout_s=30)
+        assert isinstance(runner._fetching, BrokerPaced) and not runner._consumer.paused()
+    finally:
+        await stop_consumer(runner, task)
+
+
+async def _count(db: Database, n: int) -> bool:
+    return len(await applied(db)) == n
