@@ -60,7 +60,11 @@ def _item(row: TierTicket, tier: Tier, now: datetime) -> WorkItem:
     )
 
 
-def _store(row: TierTicket, item: WorkItem) -> None:
+# session.info: the earliest alarm a unit of work set, for the alarm clock to look at after commit.
+ALARM_SET = "tier_alarm_set"
+
+
+def _store(session: AsyncSession, row: TierTicket, item: WorkItem) -> None:
     row.status = item.status
     row.here = item.here
     row.assignee = item.assignee
@@ -70,6 +74,9 @@ def _store(row: TierTicket, item: WorkItem) -> None:
     row.next_alarm_at = item.next_alarm_at
     row.sla_due_at = item.sla.due_at(item.contract)
     row.updated_at = item.now
+    earliest = session.info.get(ALARM_SET)
+    if row.next_alarm_at is not None and (earliest is None or row.next_alarm_at < earliest):
+        session.info[ALARM_SET] = row.next_alarm_at
 
 
 def _stage(session: AsyncSession, tier: Tier, events: list[Payload], *, time: datetime) -> None:
@@ -100,7 +107,7 @@ async def act(tier: Tier, ticket_id: str, principal: Principal, verb: Callable[[
         item = _item(row, tier, now)
         events = verb(item)
         item.record(events)
-        _store(row, item)
+        _store(session, row, item)
         _stage(session, tier, events, time=now)
     return row
 
@@ -114,7 +121,7 @@ async def fire_due_alarms(tier: Tier, ticket_id: str) -> list[Payload]:
         now = utcnow()
         item = _item(row, tier, now)
         events = item.tick()
-        _store(row, item)
+        _store(session, row, item)
         _stage(session, tier, events, time=now)
     return events
 
@@ -156,7 +163,7 @@ async def receive_handoff(session: AsyncSession, event: Envelope, *, tier: Tier)
     row.snapshot = snapshot.model_dump(mode="json")
     row.priority = snapshot.priority
     row.queued_at = now = utcnow()
-    _store(row, WorkItem.arrived(tier.number, snapshot, tier.contracts.for_organization(snapshot.organization), now))
+    _store(session, row, WorkItem.arrived(tier.number, snapshot, tier.contracts.for_organization(snapshot.organization), now))
 
 
 async def on_requester_event(session: AsyncSession, event: Envelope, *, tier: Tier) -> None:
@@ -177,7 +184,7 @@ async def on_requester_event(session: AsyncSession, event: Envelope, *, tier: Ti
         case _:
             return
     item.record([event.data])
-    _store(row, item)
+    _store(session, row, item)
 
 
 def sla_view(tier: Tier, row: TierTicket) -> dict:

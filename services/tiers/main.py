@@ -25,7 +25,7 @@ def create_app(settings: TierSettings) -> FastAPI:
     runtime.set_subscriptions(subscriptions(tier), preload=PRELOAD)
     runtime.measure(partial(metrics.refresh, tier))
     alarms = AlarmClock(tier)
-    runtime.db.on_commit(alarms.wake)
+    runtime.db.on_commit(alarms.after_commit)
     app = service_app(
         runtime, title=f"Escalier tier {settings.tier}", routers=[router, *kb.routers(settings.tier)],
         background=[("sla-alarms", alarms.run)],

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime, timedelta
 
 from prometheus_client import Counter
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.db import utcnow
 from shared.messages.registry import TYPE_OF
@@ -25,15 +27,28 @@ FIRED = Counter("escalier_sla_alarms_fired_total", "SLA warnings and breaches th
 
 
 class AlarmClock:
-    """Sleeps until the earliest alarm (or a commit that may have moved it), then fires what is due."""
+    """Sleeps until the earliest alarm, woken only by a commit that set an earlier one.
 
-    def __init__(self, tier: Tier, *, max_sleep_s: float = 1.0) -> None:
+    `max_sleep_s` bounds the sleep for what no commit here tells of (another replica's
+    tickets, a clock set back).
+    """
+
+    def __init__(self, tier: Tier, *, max_sleep_s: float = 30.0) -> None:
         self._tier = tier
         self._max_sleep_s = max_sleep_s
         self._wake = asyncio.Event()
+        self._wake_at: datetime | None = None  # when the sleeping loop looks next (None: it is looking)
+        self.woken = 0
 
-    def wake(self, *_: object) -> None:
-        """Called after every commit: a new ticket or a state change may have an earlier alarm."""
+    def after_commit(self, session: AsyncSession) -> None:
+        """Called after every commit: wake the loop if the commit set an alarm before its wake-up."""
+        alarm = session.info.pop(handlers.ALARM_SET, None)
+        # While the loop looks (between its clear and its sleep), any alarm may be one it missed.
+        if alarm is not None and (self._wake_at is None or alarm < self._wake_at):
+            self.woken += 1
+            self._wake.set()
+
+    def wake(self) -> None:
         self._wake.set()
 
     async def run(self) -> None:
@@ -47,7 +62,9 @@ class AlarmClock:
             except Exception:
                 log.exception("SLA alarm loop failed; retrying")
                 delay = self._max_sleep_s
+            self._wake_at = utcnow() + timedelta(seconds=delay)
             await wait_for_event(self._wake, delay)
+            self._wake_at = None
 
     async def fire_due(self) -> int:
         """Fire every alarm due now; how many tickets had one."""

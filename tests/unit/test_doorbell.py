@@ -79,7 +79,7 @@ async def test_a_datagram_that_is_not_ours_still_wakes_and_changes_nothing(tmp_p
         doorbell.close()
 
 
-async def _until(condition, timeout_s: float = 5.0) -> None:
+async def _until(condition, timeout_s: float = 15.0) -> None:
     deadline = loop_time() + timeout_s
     while not condition():
         assert loop_time() < deadline, "condition not met in time"
