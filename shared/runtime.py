@@ -185,6 +185,8 @@ class ServiceRuntime:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self.consumer is not None:
             await self.consumer.close()
+        if self.guard is not None:
+            await self.guard.close()
         if self._connected:
             await self.producer.stop()
         await self.db.dispose()

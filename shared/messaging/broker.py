@@ -68,18 +68,24 @@ async def ensure_topics(
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000)
     await admin.start()
     try:
-        existing = set(await admin.list_topics())
-        missing = [t for t in topics if t not in existing]
-        if missing:
-            try:
-                await admin.create_topics(
-                    [NewTopic(name=t, num_partitions=partitions, replication_factor=replication) for t in missing]
-                )
-            except TopicAlreadyExistsError:
-                pass  # another service created them first
-        return missing
+        return await _create_missing(admin, topics, partitions=partitions, replication=replication)
     finally:
         await admin.close()
+
+
+async def _create_missing(
+    admin: AIOKafkaAdminClient, topics: Iterable[str], *, partitions: int, replication: int
+) -> list[str]:
+    existing = set(await admin.list_topics())
+    missing = [t for t in topics if t not in existing]
+    if missing:
+        try:
+            await admin.create_topics(
+                [NewTopic(name=t, num_partitions=partitions, replication_factor=replication) for t in missing]
+            )
+        except TopicAlreadyExistsError:
+            pass  # another service created them first
+    return missing
 
 
 async def wait_for_broker(bootstrap: str, timeout_s: float = 60.0) -> None:
@@ -109,6 +115,7 @@ class TopicGuard:
         self._settings = settings
         self._on_lost = on_lost
         self._interval_s = interval_s
+        self._admin: AIOKafkaAdminClient | None = None  # one connection for every check, not one each
         self.broker_reachable = False
 
     async def check(self) -> bool:
@@ -118,12 +125,15 @@ class TopicGuard:
         # ours is still missing, so every service learns the broker came back empty and republishes.
         marker = f"_escalier.{s.service_name}.seen"
         try:
-            missing = await ensure_topics(
-                s.kafka_bootstrap_servers, [*ALL_TOPICS, marker], partitions=s.topic_partitions,
-                replication=s.topic_replication,
+            if self._admin is None:
+                self._admin = AIOKafkaAdminClient(bootstrap_servers=s.kafka_bootstrap_servers, request_timeout_ms=10000)
+                await self._admin.start()
+            missing = await _create_missing(
+                self._admin, [*ALL_TOPICS, marker], partitions=s.topic_partitions, replication=s.topic_replication
             )
         except Exception:
             self.broker_reachable = False
+            await self.close()  # a fresh connection next time
             return False
         self.broker_reachable = True
         return marker in missing
@@ -134,3 +144,11 @@ class TopicGuard:
             if await self.check():
                 log.warning("broker had lost topics; recreated them and republishing the retained outbox")
                 await self._on_lost()
+
+    async def close(self) -> None:
+        admin, self._admin = self._admin, None
+        if admin is not None:
+            try:
+                await admin.close()
+            except Exception:
+                log.debug("closing the topic guard's admin client failed", exc_info=True)

@@ -100,6 +100,9 @@ class ConsumerRunner:
             auto_offset_reset="earliest",  # "latest" is wrong on Tansu (KAFKA-NOTES.md)
             # Woken, only a drain ever waits on an empty fetch (and holds back other fetches meanwhile).
             fetch_max_wait_ms=s.woken_fetch_wait_ms if woken else s.fetch_max_wait_ms,
+            # The client's fetch loop looks around this often when it has nothing to fetch (200 ms
+            # by default); woken, a resume or an assignment wakes it anyway.
+            consumer_timeout_ms=2000 if woken else 200,
             session_timeout_ms=s.session_timeout_ms,
             heartbeat_interval_ms=s.heartbeat_interval_ms,
             max_partition_fetch_bytes=MAX_MESSAGE_BYTES,
@@ -110,7 +113,9 @@ class ConsumerRunner:
         if woken:
             try:
                 bell = doorbell.Doorbell(doorbell.folder(s.kafka_bootstrap_servers, s.wakeup_dir), self._subscriptions, s.consumer_group)
-                self._fetching = Woken(self._consumer, bell, safety_poll_s=s.consumer_safety_poll_s)
+                self._fetching = Woken(
+                    self._consumer, bell, safety_poll_s=s.consumer_safety_poll_s, fetch_wait_s=s.woken_fetch_wait_ms / 1000
+                )
             except OSError as exc:
                 log.warning("no wake-ups (%r): fetching on the broker's pace", exc)
         await self._consumer.start()

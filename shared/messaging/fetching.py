@@ -51,10 +51,15 @@ class BrokerPaced:
 class Woken:
     """Fetch only what a wake-up names, everything at each safety poll; sleep in between."""
 
-    def __init__(self, consumer: AIOKafkaConsumer, doorbell: Doorbell, *, safety_poll_s: float) -> None:
+    def __init__(
+        self, consumer: AIOKafkaConsumer, doorbell: Doorbell, *, safety_poll_s: float, fetch_wait_s: float
+    ) -> None:
         self._consumer = consumer
         self._doorbell = doorbell
         self._safety_poll_s = safety_poll_s
+        # An empty fetch comes back after the broker's fetch wait, and the client sends the next
+        # one at once: a drain looks again just after the first, or it keeps the broker polled.
+        self._drain_look_s = fetch_wait_s + 0.005
         self._next_drain = 0.0  # monotonic: everything is drained at the first call
         self._known: frozenset[TopicPartition] = frozenset()
         self._rung: dict[TopicPartition, tuple[int, int]] = {}  # partition -> (end offset to reach, epoch ms rung)
@@ -83,7 +88,8 @@ class Woken:
             self._look_around()
             wanted = set(self._rung) | set(self._draining)
             if wanted:
-                timeout_s = max(0.0, min(until - time.monotonic(), _LOOK_AGAIN_S))
+                look_s = _LOOK_AGAIN_S if self._rung else self._drain_look_s
+                timeout_s = max(0.0, min(until - time.monotonic(), look_s))
                 batches = await consumer.getmany(*wanted, timeout_ms=int(timeout_s * 1000), max_records=max_records)
                 # No await from here to the pause: the client sends its next fetch only once
                 # this task lets the loop run, and then it must find these partitions paused.
