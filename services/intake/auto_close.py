@@ -10,38 +10,78 @@ import asyncio
 import logging
 from datetime import datetime, timedelta
 
+from sqlalchemy import func
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.db import Database, utcnow
 from shared.lifecycle import Status
+from shared.waits import wait_for_event
 
 from services.intake import requester_rules
+from services.intake.handlers import RESOLVED_FLAG
 from services.intake.models import IntakeTicket
 from services.intake.requester_actions import locked_ticket, stage
 from services.intake.settings import IntakeSettings
 
 log = logging.getLogger(__name__)
 
+# After a sweep that left a due ticket open (another replica held it, say): soon, not at once.
+_RETRY_S = 1.0
+
 
 class AutoCloser:
-    """Closes, every interval, the resolved tickets whose grace period has passed."""
+    """Closes each resolved ticket when its grace period has passed.
+
+    Between sweeps it sleeps until the next ticket is due, at most `auto_close_interval_s`
+    (a safety net, and the pace at which another replica's resolutions are noticed); a commit
+    in this process that makes a ticket due sooner wakes it.
+    """
 
     def __init__(self, db: Database, settings: IntakeSettings, *, batch_size: int = 200) -> None:
         self._db = db
         self._grace = timedelta(seconds=settings.auto_close_after_s)
-        self._interval_s = settings.auto_close_interval_s
+        self._max_sleep = timedelta(seconds=settings.auto_close_interval_s)
         self._batch_size = batch_size
+        self._wake = asyncio.Event()
+        self.next_sweep: datetime | None = None  # when the loop sweeps next; None while it sweeps
+        db.on_commit(self._after_commit)
+
+    def _after_commit(self, session: AsyncSession) -> None:
+        resolved_at = session.info.get(RESOLVED_FLAG)
+        if resolved_at is not None and (self.next_sweep is None or resolved_at + self._grace < self.next_sweep):
+            self._wake.set()
 
     async def run(self) -> None:
-        """Sweep until cancelled; a failed sweep is logged and tried again at the next interval."""
+        """Sweep until cancelled; a failed sweep is logged and tried again after the interval."""
         while True:
+            # Cleared before the sweep reads: a commit from here on wakes the next sleep.
+            self._wake.clear()
+            self.next_sweep = None
+            now = utcnow()
             try:
-                await self.sweep_once()
+                await self.sweep_once(now)
+                next_sweep = await self._next_sweep(now)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("auto-close sweep failed; retrying at the next interval")
-            await asyncio.sleep(self._interval_s)
+                next_sweep = utcnow() + self._max_sleep
+            self.next_sweep = next_sweep
+            await wait_for_event(self._wake, max(0.0, (next_sweep - utcnow()).total_seconds()))
+
+    async def _next_sweep(self, swept_at: datetime) -> datetime:
+        """When the next resolved ticket is due, within the interval from now."""
+        query = select(func.min(IntakeTicket.resolved_at)).where(IntakeTicket.status == Status.RESOLVED)
+        async with self._db.read() as session:
+            resolved_at = (await session.exec(query)).one()
+        now = utcnow()
+        if resolved_at is None:
+            return now + self._max_sleep
+        due = resolved_at + self._grace
+        if due <= swept_at:
+            due = now + timedelta(seconds=_RETRY_S)
+        return min(due, now + self._max_sleep)
 
     async def sweep_once(self, now: datetime | None = None) -> int:
         """Close every ticket due by `now`; how many were closed."""

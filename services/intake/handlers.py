@@ -29,6 +29,10 @@ from services.intake.schemas import TicketCreate
 
 SOURCE = "intake"
 
+# The earliest resolution a transaction projected: after its commit the auto-close loop
+# (services/intake/auto_close.py) wakes if that makes a ticket due before its next sweep.
+RESOLVED_FLAG = "intake_resolved_at"
+
 
 def _fingerprint(body: TicketCreate) -> str:
     return hashlib.sha256(orjson.dumps(body.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)).hexdigest()
@@ -206,6 +210,8 @@ async def apply_ticket_event(session: AsyncSession, event: Envelope, *, contract
     applied, ticket.view_times = domain.in_order(changes, event.time, ticket.view_times)
     for field, value in applied.items():
         setattr(ticket, field, value)
+    if (resolved_at := applied.get("resolved_at")) is not None:
+        session.info[RESOLVED_FLAG] = min(resolved_at, session.info.get(RESOLVED_FLAG, resolved_at))
     if domain.moves_clocks(event.data, late=late, sla=ticket.sla):
         contract = contracts.for_organization(ticket.organization)
         ticket.sla = domain.clocks_after(ticket.sla, event.data, event.time, contract=contract, submitted_at=ticket.created_at)
