@@ -26,8 +26,9 @@ from services.intake.settings import IntakeSettings
 
 log = logging.getLogger(__name__)
 
-# After a sweep that left a due ticket open (another replica held it, say): soon, not at once.
-_RETRY_S = 1.0
+# Sweeps are at least this far apart: the tickets falling due meanwhile close together, a
+# second late at most, rather than a sweep each (and a ticket left due is tried again then).
+_MIN_GAP = timedelta(seconds=1)
 
 
 class AutoCloser:
@@ -44,44 +45,50 @@ class AutoCloser:
         self._max_sleep = timedelta(seconds=settings.auto_close_interval_s)
         self._batch_size = batch_size
         self._wake = asyncio.Event()
+        self._sooner: datetime | None = None  # the earliest due time committed since the last sweep began
         self.next_sweep: datetime | None = None  # when the loop sweeps next; None while it sweeps
         db.on_commit(self._after_commit)
 
     def _after_commit(self, session: AsyncSession) -> None:
         resolved_at = session.info.get(RESOLVED_FLAG)
-        if resolved_at is not None and (self.next_sweep is None or resolved_at + self._grace < self.next_sweep):
+        if resolved_at is None:
+            return
+        due = resolved_at + self._grace
+        self._sooner = due if self._sooner is None else min(due, self._sooner)
+        if self.next_sweep is None or due < self.next_sweep:
             self._wake.set()
 
     async def run(self) -> None:
         """Sweep until cancelled; a failed sweep is logged and tried again after the interval."""
         while True:
-            # Cleared before the sweep reads: a commit from here on wakes the next sleep.
+            # Reset before the sweep reads: what commits from here on is planned for below.
             self._wake.clear()
-            self.next_sweep = None
-            now = utcnow()
+            self._sooner = self.next_sweep = None
+            swept_at = utcnow()
             try:
-                await self.sweep_once(now)
-                next_sweep = await self._next_sweep(now)
+                await self.sweep_once(swept_at)
+                due = await self._next_due()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("auto-close sweep failed; retrying at the next interval")
-                next_sweep = utcnow() + self._max_sleep
-            self.next_sweep = next_sweep
-            await wait_for_event(self._wake, max(0.0, (next_sweep - utcnow()).total_seconds()))
+                due = None
+            self.next_sweep = self._plan(swept_at, due)
+            while await wait_for_event(self._wake, max(0.0, (self.next_sweep - utcnow()).total_seconds())):
+                self._wake.clear()
+                self.next_sweep = self._plan(swept_at, None)
 
-    async def _next_sweep(self, swept_at: datetime) -> datetime:
-        """When the next resolved ticket is due, within the interval from now."""
+    def _plan(self, swept_at: datetime, due: datetime | None) -> datetime:
+        """The next sweep: the earliest due time known, within the interval from now, a gap after the last."""
+        known = [t for t in (due, self._sooner, self.next_sweep) if t is not None]
+        return max(min([utcnow() + self._max_sleep, *known]), swept_at + _MIN_GAP)
+
+    async def _next_due(self) -> datetime | None:
+        """When the earliest resolved ticket falls due (None: none is resolved)."""
         query = select(func.min(IntakeTicket.resolved_at)).where(IntakeTicket.status == Status.RESOLVED)
         async with self._db.read() as session:
             resolved_at = (await session.exec(query)).one()
-        now = utcnow()
-        if resolved_at is None:
-            return now + self._max_sleep
-        due = resolved_at + self._grace
-        if due <= swept_at:
-            due = now + timedelta(seconds=_RETRY_S)
-        return min(due, now + self._max_sleep)
+        return None if resolved_at is None else resolved_at + self._grace
 
     async def sweep_once(self, now: datetime | None = None) -> int:
         """Close every ticket due by `now`; how many were closed."""
