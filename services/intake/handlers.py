@@ -29,6 +29,10 @@ from services.intake.schemas import TicketCreate
 
 SOURCE = "intake"
 
+# The earliest resolution a transaction projected: after its commit the auto-close loop
+# (services/intake/auto_close.py) wakes if that makes a ticket due before its next sweep.
+RESOLVED_FLAG = "intake_resolved_at"
+
 
 def _fingerprint(body: TicketCreate) -> str:
     return hashlib.sha256(orjson.dumps(body.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)).hexdigest()
@@ -44,7 +48,7 @@ class Accepted:
 
 
 async def submit_ticket(db: Database, *, body: TicketCreate, idempotency_key: str | None) -> tuple[Accepted, bool]:
-    """Store a submission and its `ticket.submitted` in one transaction; (its ticket, created)."""
+    """Store a submission, its `ticket.submitted` and its timeline entry in one transaction; (its ticket, created)."""
     try:
         return await _submit(db, body=body, idempotency_key=idempotency_key)
     except IntegrityError:
@@ -110,9 +114,11 @@ async def _submit(db: Database, *, body: TicketCreate, idempotency_key: str | No
                 submitted_at=now,
             ),
         )
-        # One fact on two streams: the hand-off to triage and the audit trail.
+        # One fact on two streams: the hand-off to triage and the audit trail; and on the
+        # requester's timeline now, in the same transaction (intake does not read it back).
         add_to_outbox(session, TICKETS_SUBMITTED, event)
         add_to_outbox(session, TICKETS_EVENTS, event)
+        stage_insert(session, TimelineEntry.__table__, _timeline_row(event))
         return Accepted(ticket["id"], ticket["status"], now), True
 
     # Group commit: under load, one transaction for many submissions (see Database.batched).
@@ -204,17 +210,22 @@ async def apply_ticket_event(session: AsyncSession, event: Envelope, *, contract
     applied, ticket.view_times = domain.in_order(changes, event.time, ticket.view_times)
     for field, value in applied.items():
         setattr(ticket, field, value)
+    if (resolved_at := applied.get("resolved_at")) is not None:
+        session.info[RESOLVED_FLAG] = min(resolved_at, session.info.get(RESOLVED_FLAG, resolved_at))
     if domain.moves_clocks(event.data, late=late, sla=ticket.sla):
         contract = contracts.for_organization(ticket.organization)
         ticket.sla = domain.clocks_after(ticket.sla, event.data, event.time, contract=contract, submitted_at=ticket.created_at)
     ticket.updated_at = utcnow()
     if is_public(event.type, event.data):
-        # A row, not an ORM object: inserted in bulk at commit (the timeline is only read elsewhere).
-        row = {
-            "ticket_id": ticket.id,
-            "event_id": event.id,
-            "type": event.type,
-            "time": event.time,
-            "data": domain.timeline_data(event.data),
-        }
-        stage_insert(session, TimelineEntry.__table__, row)
+        stage_insert(session, TimelineEntry.__table__, _timeline_row(event))
+
+
+def _timeline_row(event: Envelope) -> dict:
+    # A row, not an ORM object: inserted in bulk at commit (the timeline is only read elsewhere).
+    return {
+        "ticket_id": event.subject,
+        "event_id": event.id,
+        "type": event.type,
+        "time": event.time,
+        "data": domain.timeline_data(event.data),
+    }

@@ -20,4 +20,6 @@ class IntakeSettings(ServiceSettings):
     # the grace period unless reopened.
     reopen_window_s: float = 7 * 24 * 3600
     auto_close_after_s: float = 3 * 24 * 3600
-    auto_close_interval_s: float = 60.0
+    # The auto-close loop sleeps until the next ticket is due, at most this long; a resolution
+    # that makes one due sooner wakes it.
+    auto_close_interval_s: float = 600.0

@@ -1,8 +1,9 @@
-"""What intake consumes: every fact on `tickets.events`, for the requester's view."""
+"""What intake consumes: every fact on `tickets.events` but its own submissions, for the requester's view."""
 
 from functools import partial
 
-from shared.messages.registry import EVENT_TYPES
+from shared.messages.registry import EVENT_TYPES, TYPE_OF
+from shared.messages.tickets import TicketSubmitted
 from shared.messaging.consumer import Subscriptions
 from shared.sla.contracts import Contracts
 from shared.topics import TICKETS_EVENTS
@@ -13,8 +14,12 @@ from services.intake.models import IntakeTicket
 # Read for a whole batch at once: every event updates its ticket's row.
 PRELOAD = (IntakeTicket,)
 
+# On the timeline from the submission's own transaction (handlers.submit_ticket): read back,
+# each cost intake a transaction (inbox, ticket, timeline) and changed nothing else.
+OWN_FACTS = frozenset({TYPE_OF[TicketSubmitted]})
+
 
 def subscriptions(contracts: Contracts) -> Subscriptions:
     """Intake's subscriptions, with the SLA contracts its clocks follow."""
     apply = partial(apply_ticket_event, contracts=contracts)
-    return {TICKETS_EVENTS: {t: apply for t in EVENT_TYPES if t.startswith("ticket.")}}
+    return {TICKETS_EVENTS: {t: apply for t in EVENT_TYPES if t.startswith("ticket.") and t not in OWN_FACTS}}

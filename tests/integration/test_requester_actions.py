@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from datetime import timedelta
 
@@ -26,6 +27,7 @@ from services.intake.handlers import apply_ticket_event
 from services.intake.models import MODELS, IntakeTicket
 from services.intake.requester_actions import act
 from services.intake.settings import IntakeSettings
+from tests.helpers import eventually
 
 WEEK = timedelta(days=7)
 ANN = Principal(sub="ann@acme.example", role=Role.REQUESTER, org="acme")
@@ -40,12 +42,16 @@ async def db(database_url):
 
 
 async def resolved_ticket(db: Database, *, days_ago: float, level: int = 2, tiers=(1, 2)) -> str:
+    return await ticket_in(db, status="resolved", level=level, tiers=tiers, resolved_at=utcnow() - timedelta(days=days_ago))
+
+
+async def ticket_in(db: Database, *, status: str, level: int | None = 2, tiers=(1, 2), resolved_at=None) -> str:
     ticket_id = str(uuid.uuid4())
     async with db.unit_of_work() as session:
         session.add(IntakeTicket(
             id=ticket_id, title="t", description="d", requester_email="ann@acme.example", requester_name="Ann",
-            language="en", organization="acme", impact="low", urgency="low", status="resolved", level=level,
-            tier=level or 1, resolved_at=utcnow() - timedelta(days=days_ago), resolution_count=1,
+            language="en", organization="acme", impact="low", urgency="low", status=status, level=level,
+            tier=level or 1, resolved_at=resolved_at, resolution_count=1 if resolved_at else 0,
             tiers_visited=list(tiers), assignee="bob" if level else None,  # the agent who resolved it
         ))
     return ticket_id
@@ -158,3 +164,43 @@ async def test_each_resolution_projected_from_the_bus_is_counted_and_timed(db):
         await apply_ticket_event(session, event, contracts=Contracts.load(None))
     ticket = await view(db, ticket_id)
     assert (ticket.resolution_count, ticket.resolved_at) == (2, event.time)
+
+
+async def closed(db: Database, ticket_id: str) -> bool:
+    return (await view(db, ticket_id)).status == "closed"
+
+
+async def stop(loop: asyncio.Task) -> None:
+    loop.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await loop
+
+
+async def test_the_loop_closes_a_ticket_when_it_falls_due_not_at_its_next_interval(db):
+    settings = IntakeSettings(auto_close_after_s=3 * 86400, auto_close_interval_s=600)
+    due_soon = await resolved_ticket(db, days_ago=3 - 1 / 86400)  # due a second from now
+    loop = asyncio.create_task(AutoCloser(db, settings).run())
+    try:
+        await eventually(lambda: closed(db, due_soon), timeout_s=15)
+    finally:
+        await stop(loop)
+    assert [t for t, _ in await events_of(db, due_soon)] == ["ticket.closed"]
+
+
+async def test_a_resolution_projected_while_the_loop_sleeps_wakes_it_to_close_the_ticket_when_due(db):
+    settings = IntakeSettings(auto_close_after_s=1, auto_close_interval_s=600)
+    ticket_id = await ticket_in(db, status="in_progress")
+    closer = AutoCloser(db, settings)
+    loop = asyncio.create_task(closer.run())
+    try:
+        async def asleep():
+            return closer.next_sweep  # None while it sweeps; with nothing resolved, the interval away
+
+        await eventually(asleep, timeout_s=10)
+        event = new_event("tier2", TicketResolved(ticket_id=ticket_id, level=2, resolution="fixed"))
+        async with db.unit_of_work() as session:
+            await apply_ticket_event(session, event, contracts=Contracts.load(None))
+        await eventually(lambda: closed(db, ticket_id), timeout_s=15)
+    finally:
+        await stop(loop)
+    assert [t for t, _ in await events_of(db, ticket_id)] == ["ticket.closed"]

@@ -1,7 +1,11 @@
 """How each fact changes the requester's view."""
 
+from shared.messages.registry import EVENT_TYPES
 from shared.messages.tickets import RequesterReplied, TicketEscalated, TicketReopened, TicketResolved, TicketRouted
+from shared.sla.contracts import Contracts
+from shared.topics import TICKETS_EVENTS
 from services.intake.domain import timeline_data, view_changes
+from services.intake.subscribers import subscriptions
 
 
 def test_an_escalation_queues_the_ticket_at_the_next_tier_without_an_assignee():
@@ -89,3 +93,8 @@ def test_only_a_late_triage_that_finds_no_clocks_starts_them():
     assert not moves_clocks(triaged, late=True, sla={"resolution": {}})
     assert not moves_clocks(ASSIGNED[2], late=True, sla={})
     assert moves_clocks(ASSIGNED[2], late=False, sla={})
+
+
+def test_intake_reads_back_every_fact_of_a_ticket_but_its_own_submissions():
+    handled = subscriptions(Contracts.load(None))[TICKETS_EVENTS]
+    assert set(handled) == {t for t in EVENT_TYPES if t.startswith("ticket.")} - {"ticket.submitted"}
