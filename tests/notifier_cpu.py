@@ -21,7 +21,11 @@ import time
 import uuid
 from datetime import UTC, datetime
 
+from collections import Counter
+
+from sqlalchemy import event as sa_event
 from sqlalchemy import func
+from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from shared.db import Database
@@ -104,11 +108,13 @@ async def run(args: argparse.Namespace, port: int) -> None:
     await db.create_tables(MODELS)
     settings = NotifierSettings(allowed_target_cidrs=["127.0.0.0/8"], smtp_host=None)
     policy = TargetPolicy.from_settings(False, settings.allowed_target_cidrs)
-    dispatcher = Dispatcher(db, settings, webhooks=WebhookSender(settings, db=db, policy=policy), mailer=Mailer(settings))
+    webhooks = WebhookSender(settings, db=db, policy=policy)
+    dispatcher = Dispatcher(db, settings, webhooks=webhooks, mailer=Mailer(settings))
     db.on_commit(hand_off_after_commit(dispatcher, Streams(db, settings)))
     org = f"org-{uuid.uuid4().hex[:6]}"
     await subscriptions.create(
-        db, url=f"http://127.0.0.1:{port}/sub", organization=org, events=[], secret=None, description=None, policy=policy
+        db, url=f"http://127.0.0.1:{port}/sub", organization=org, events=[], secret=None, description=None,
+        policy=policy,
     )
     events = [e for _ in range(args.tickets) for e in _events(str(uuid.uuid4()), org, f"http://127.0.0.1:{port}/cb")]
     # Interleaved as on the topic: each ticket's events in order, tickets side by side.
@@ -116,6 +122,12 @@ async def run(args: argparse.Namespace, port: int) -> None:
     expected = _delivered() + 2 * len(events)
     task = asyncio.create_task(dispatcher.run())
     await asyncio.sleep(0.5)  # the dispatcher's first rescan (an empty ledger) out of the figures
+    statements: Counter[str] = Counter()
+
+    def count(_conn, _cursor, statement, *_args) -> None:
+        statements[statement.split(None, 1)[0].upper()] += 1
+
+    sa_event.listen(Engine, "before_cursor_execute", count)
     cpu0, wall0 = time.process_time(), time.monotonic()
     for start in range(0, len(events), args.batch):
         await _record_batch(db, events[start : start + args.batch])
@@ -130,8 +142,11 @@ async def run(args: argparse.Namespace, port: int) -> None:
 
     await _until(all_recorded, timeout_s=120, interval_s=0.2)
     cpu1, wall1 = time.process_time(), time.monotonic()
+    during = dict(statements)
     await asyncio.sleep(args.idle)  # idle: what the dispatcher costs with nothing to send
     cpu2 = time.process_time()
+    sa_event.remove(Engine, "before_cursor_execute", count)
+    idle = {k: v - during.get(k, 0) for k, v in statements.items() if v - during.get(k, 0)}
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
     await db.dispose()
@@ -139,7 +154,9 @@ async def run(args: argparse.Namespace, port: int) -> None:
     print(
         f"{n} events, {2 * n} deliveries, batches of {args.batch} at {args.rate:g}/s on {db.engine.dialect.name}: "
         f"{(cpu1 - cpu0) / n * 1000:.3f} ms CPU per event ({cpu1 - cpu0:.2f} s CPU in {wall1 - wall0:.2f} s); "
-        f"idle {(cpu2 - cpu1) / args.idle * 1000:.2f} ms CPU per second"
+        f"idle {(cpu2 - cpu1) / args.idle * 1000:.2f} ms CPU per second\n"
+        f"  statements per event: {', '.join(f'{k} {v / n:.2f}' for k, v in sorted(during.items()))}; "
+        f"idle, in {args.idle:g} s: {idle or 'none'}"
     )
 
 
