@@ -201,5 +201,7 @@ class Dispatcher:
 
     def _record_soon(self) -> None:
         # One transaction for every outcome of the next `mark_interval_s`, not one per attempt.
+        # The loop is told, so that its sleep ends in time even while a long lane goes on.
         if self._mark_at is None:
             self._mark_at = time.monotonic() + self._mark_interval_s
+            self._wake.set()
