@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import orjson
 from sqlalchemy import DateTime, Executable, Result, Table, TypeDecorator, event, insert, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -148,6 +148,13 @@ class Database:
                 yield session
         for hook in self._after_commit:
             hook(session)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        """A Core transaction on the writer, committed when the block ends: no ORM session and
+        no commit hooks, for the hot paths' bulk statements (a ledger's marks)."""
+        async with self.engine.begin() as connection:
+            yield connection
 
     async def batched(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """Run `work(session)` in a transaction shared with other callers' work, and return once
@@ -312,6 +319,16 @@ def stage_insert(session: AsyncSession, table: Table, row: dict) -> None:
     session.info.setdefault(_STAGED_ROWS, {}).setdefault(table, []).append(row)
 
 
+_STAGED_RETURNING = "staged_rows_returning"
+
+
+def stage_insert_returning(session: AsyncSession, table: Table, row: dict, *, unique: tuple[str, ...]) -> None:
+    """`stage_insert`, and at commit `row` is given the primary key the database assigned it
+    (`row["id"] = ...`): one multi-row INSERT ... RETURNING per table, the rows told apart by the
+    `unique` columns, not by the order returned (neither SQLite nor PostgreSQL promises one)."""
+    session.info.setdefault(_STAGED_RETURNING, {}).setdefault((table, unique), []).append(row)
+
+
 @event.listens_for(Session, "before_commit")
 def _insert_staged_rows(session: Session) -> None:
     # Inside the async session's greenlet: plain calls are fine. Core on the connection (see
@@ -321,6 +338,19 @@ def _insert_staged_rows(session: Session) -> None:
         connection = session.connection()
         for table, rows in staged.items():
             connection.execute(insert(table), rows)
+    if staged := session.info.pop(_STAGED_RETURNING, None):
+        session.flush()
+        connection = session.connection()
+        for (table, unique), rows in staged.items():
+            _insert_returning(connection, table, unique, rows)
+
+
+def _insert_returning(connection, table: Table, unique: tuple[str, ...], rows: list[dict]) -> None:
+    (key,) = table.primary_key.columns  # single-column keys only
+    statement = insert(table).returning(key, *(table.c[name] for name in unique))
+    by_unique = {tuple(row[name] for name in unique): row for row in rows}
+    for assigned, *values in connection.execute(statement, rows):
+        by_unique[tuple(values)][key.key] = assigned
 
 
 class UTCDateTime(TypeDecorator):

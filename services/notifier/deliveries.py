@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, update
+from dataclasses import dataclass
+
+from sqlalchemy import bindparam, func, update
 from sqlmodel import col, select
 
 from shared.db import Database, execute, utcnow
 from shared.errors import Conflict, NotFound
 
-from services.notifier.domain import DeliveryStatus, FailureOutcome
+from services.notifier.domain import PENDING_FIELDS, DeliveryStatus, FailureOutcome, PendingDelivery
 from services.notifier.handlers import NEW_DELIVERIES
 from services.notifier.lanes import LaneBook
 from services.notifier.models import Delivery, NotifierTicket
@@ -54,54 +56,65 @@ async def list_deliveries(
     return list(rows), total
 
 
-async def pending_after(db: Database, after_id: int, *, limit: int) -> list[Delivery]:
-    """Pending deliveries with an id above `after_id`, oldest first: what was committed since."""
-    query = (
-        select(Delivery)
-        .where(col(Delivery.id) > after_id, Delivery.status == DeliveryStatus.PENDING)
-        .order_by(col(Delivery.id))
-        .limit(limit)
+_TABLE = Delivery.__table__
+_PENDING = select(*(_TABLE.c[f] for f in PENDING_FIELDS))
+# Built once, run with a row of parameters per delivery (executemany): no statement per call.
+_RECORD_FAILURE = (
+    update(_TABLE)
+    .where(_TABLE.c.id == bindparam("delivery_id"), _TABLE.c.status == DeliveryStatus.PENDING)
+    .values(
+        status=bindparam("new_status"),
+        attempts=bindparam("new_attempts"),
+        next_attempt_at=bindparam("new_next_attempt_at"),
+        last_error=bindparam("new_last_error"),
     )
-    async with db.read() as session:
-        return list((await session.exec(query)).all())
+)
 
 
-async def pending_not_in(db: Database, book: LaneBook) -> list[Delivery]:
-    """Every pending delivery the book does not hold (a replay, a row committed out of id order)."""
+@dataclass(frozen=True, slots=True)
+class FailedAttempt:
+    delivery_id: int
+    error: str
+    outcome: FailureOutcome
+
+
+async def pending_not_in(db: Database, book: LaneBook) -> list[PendingDelivery]:
+    """Every pending delivery the book does not hold: committed by another replica or before a
+    crash, replayed, or missed."""
     async with db.read() as session:
-        ids = (await session.exec(select(Delivery.id).where(Delivery.status == DeliveryStatus.PENDING))).all()
+        ids = (await execute(session, select(_TABLE.c.id).where(_TABLE.c.status == DeliveryStatus.PENDING))).scalars()
         missing = [i for i in ids if not book.knows(i)]
-        rows: list[Delivery] = []
+        rows: list[PendingDelivery] = []
         for chunk in range(0, len(missing), 500):
-            query = select(Delivery).where(col(Delivery.id).in_(missing[chunk : chunk + 500]))
-            rows.extend((await session.exec(query)).all())
+            query = _PENDING.where(_TABLE.c.id.in_(missing[chunk : chunk + 500]))
+            rows.extend(PendingDelivery(*row) for row in await execute(session, query))
     return rows
 
 
-async def mark_delivered(db: Database, *, delivery_ids: list[int]) -> None:
-    """Record that the receivers took them, in one transaction."""
+async def record_outcomes(db: Database, *, delivered: list[int], failed: list[FailedAttempt]) -> None:
+    """Record in one transaction which deliveries the receivers took and which attempts failed
+    (each retried at its `outcome.next_attempt_at`, or dead); failures first, in the order made."""
     now = utcnow()
-    async with db.unit_of_work() as session:
-        for chunk in range(0, len(delivery_ids), 500):
+    async with db.transaction() as conn:
+        if failed:
+            params = [
+                {
+                    "delivery_id": f.delivery_id,
+                    "new_status": f.outcome.status,
+                    "new_attempts": f.outcome.attempts,
+                    "new_next_attempt_at": f.outcome.next_attempt_at,
+                    "new_last_error": f.error[:_MAX_ERROR_CHARS],
+                }
+                for f in failed
+            ]
+            await conn.execute(_RECORD_FAILURE, params)
+        for chunk in range(0, len(delivered), 500):
             # Only a pending row changes: a delivery cancelled meanwhile stays cancelled.
-            await execute(
-                session,
-                update(Delivery)
-                .where(col(Delivery.id).in_(delivery_ids[chunk : chunk + 500]), Delivery.status == DeliveryStatus.PENDING)
+            await conn.execute(
+                update(_TABLE)
+                .where(_TABLE.c.id.in_(delivered[chunk : chunk + 500]), _TABLE.c.status == DeliveryStatus.PENDING)
                 .values(status=DeliveryStatus.DELIVERED, delivered_at=now)
             )
-
-
-async def mark_failed(db: Database, *, delivery_id: int, error: str, outcome: FailureOutcome) -> None:
-    """Record a failed attempt: retried at `outcome.next_attempt_at`, or dead."""
-    await _update_pending(
-        db,
-        delivery_id,
-        status=outcome.status,
-        attempts=outcome.attempts,
-        next_attempt_at=outcome.next_attempt_at,
-        last_error=error[:_MAX_ERROR_CHARS],
-    )
 
 
 async def retry(db: Database, *, delivery_id: int, scope: Scope = EVERYTHING) -> Delivery:
@@ -116,7 +129,8 @@ async def retry(db: Database, *, delivery_id: int, scope: Scope = EVERYTHING) ->
         delivery.status = DeliveryStatus.PENDING
         delivery.attempts = 0
         delivery.next_attempt_at = utcnow()
-        session.info[NEW_DELIVERIES] = True
+        # Handed to the dispatcher once committed (see main.py): sent now, not at the next rescan.
+        session.info.setdefault(NEW_DELIVERIES, []).append({f: getattr(delivery, f) for f in PENDING_FIELDS})
     return delivery
 
 
@@ -129,13 +143,3 @@ def _within(scope: Scope) -> list:
     if not scope.internal:
         conditions.append(col(Delivery.target).not_in(INTERNAL_TARGETS))
     return conditions
-
-
-async def _update_pending(db: Database, delivery_id: int, **values) -> None:
-    # Only a pending row changes: a delivery cancelled meanwhile stays cancelled.
-    async with db.unit_of_work() as session:
-        await session.exec(
-            update(Delivery)
-            .where(col(Delivery.id) == delivery_id, Delivery.status == DeliveryStatus.PENDING)
-            .values(**values)
-        )

@@ -5,10 +5,12 @@ escalation contact's) and one ticket, so a slow or dead endpoint holds up only i
 an endpoint never has more than a few lanes in flight, so it cannot take every slot either.
 
 The ledger (the deliveries table) is the truth; the dispatcher holds its pending rows in
-memory (`LaneBook`) so that choosing what goes next costs no query: rows committed since it
-last looked are loaded when a commit wakes it, and every pending row is checked each poll
-interval (replays, anything missed). Delivered rows are marked in bulk at most every
-`mark_interval_s`; a failed attempt is recorded at once.
+memory (`LaneBook`) so that choosing what goes next costs no query. Deliveries are handed over
+as the transaction that made them commits (`hand_off`, from the commit hook), never read back;
+a rescan of the ledger, at startup and every `dispatch_rescan_interval_s`, finds what was not
+handed over (another replica's, a crash's leftovers). Between those the loop sleeps until
+something is due: a hand-off, a lane finishing, a backoff falling due, outcomes to record.
+Outcomes (delivered, failed) are recorded in bulk at most every `mark_interval_s`.
 
 At least once: a call that succeeds but whose outcome is not recorded (crash, shutdown)
 is made again; receivers drop repeats by the event id.
@@ -29,11 +31,10 @@ from shared.messaging import metrics
 from shared.waits import wait_for_event
 
 from services.notifier import deliveries, domain, fanout
-from services.notifier.domain import Channel, DeliveryStatus, RetryPolicy
+from services.notifier.domain import Channel, DeliveryStatus, PendingDelivery, RetryPolicy
 from services.notifier.http1 import WebhookClient
 from services.notifier.lanes import LaneBook
 from services.notifier.mailer import Mailer
-from services.notifier.models import Delivery
 from services.notifier.settings import NotifierSettings
 from services.notifier.webhooks import WebhookSender
 
@@ -43,7 +44,7 @@ ATTEMPTS = Counter("escalier_notifications_total", "Delivery attempts made", ["c
 
 
 class Dispatcher:
-    """Woken by commits, by lanes finishing, by backoffs falling due, and every poll interval."""
+    """Woken by hand-offs, by lanes finishing, by backoffs falling due, and by the rescan."""
 
     def __init__(
         self,
@@ -67,21 +68,19 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._book = LaneBook(max_in_flight=settings.webhook_max_in_flight, cap_of=self._cap)
         self._tasks: dict[str, asyncio.Task] = {}
-        self._loaded_up_to = 0  # every pending row with a higher id is new to the book
-        self._new_rows = True
-        self._rescan_at = 0.0
-        self._delivered: list[int] = []  # sent, not yet marked in the ledger
-        self._settled: list[int] = []  # recorded in the ledger as dead, still known to the book
-        self._marked: list[int] = []  # recorded as delivered, still known to the book
-        # In the background: the mark waits its turn for the writer (behind the consumer's batch),
-        # and lanes must not wait with it. Then a round: ids to forget, what was sent meanwhile.
-        self._marking = OneAtATime("could not record deliveries as sent; trying again", then=self._wake.set)
+        self._rescan_at = 0.0  # at once: what a previous run left pending
+        self._delivered: list[int] = []  # sent, not yet recorded in the ledger
+        self._failed: list[deliveries.FailedAttempt] = []  # failed, not yet recorded
+        self._settled: list[int] = []  # recorded as no longer pending, still known to the book
+        # In the background: the record waits its turn for the writer (behind the consumer's
+        # batch), and lanes must not wait with it.
+        self._marking = OneAtATime("could not record deliveries' outcomes; trying again", then=self._wake.set)
         self._mark_at: float | None = None
 
-    def wake(self) -> None:
-        """New pending rows were committed: load them and send now rather than at the next poll."""
-        self._new_rows = True
-        self._wake.set()
+    def hand_off(self, pending: list[PendingDelivery]) -> None:
+        """Deliveries just committed as pending: hold them and send now."""
+        if self._book.add(pending):
+            self._wake.set()
 
     async def run(self) -> None:
         """Dispatch until cancelled; the HTTP client lives exactly as long as this loop."""
@@ -93,48 +92,42 @@ class Dispatcher:
                     try:
                         await self.dispatch_once(client)
                     except Exception:
-                        log.exception("dispatch failed; retrying at the next poll")
+                        log.exception("dispatch failed; retrying in %g s", self._settings.dispatch_retry_after_s)
+                        self._rescan_at = time.monotonic() + self._settings.dispatch_retry_after_s
                     await self._sleep()
             finally:
                 await self._stop()
 
     async def dispatch_once(self, client: WebhookClient) -> int:
-        """Load what is new, record what was sent, start a sender for each lane that may go; how many started."""
+        """Rescan when due, record outcomes, start a sender for each lane that may go; how many started."""
         now = time.monotonic()
         if now >= self._rescan_at:
-            self._rescan_at = now + self._settings.dispatch_poll_interval_s
+            self._rescan_at = now + self._settings.dispatch_rescan_interval_s
             self._book.add(await deliveries.pending_not_in(self._db, self._book))
-            self._new_rows = True  # and what came after
-        if self._new_rows:
-            self._new_rows = False
-            await self._load_new()
         if self._mark_at is not None and (now >= self._mark_at or len(self._delivered) >= 500):
             self._marking.start(self._mark)
-        if self._settled or self._marked:
-            self._book.forget(self._settled + self._marked)
-            self._settled, self._marked = [], []
+        if self._settled:
+            # Forgotten here, never during a rescan: one that read a row as pending just before
+            # its outcome was recorded must still find it known.
+            self._book.forget(self._settled)
+            self._settled = []
         lanes = self._book.take(utcnow())
         for lane in lanes:
             self._tasks[lane] = asyncio.create_task(self._send_lane(client, lane), name=f"deliveries:{lane}")
         return len(lanes)
 
-    async def _load_new(self) -> None:
-        while True:
-            rows = await deliveries.pending_after(self._db, self._loaded_up_to, limit=1000)
-            if not rows:
-                return
-            self._loaded_up_to = max(self._loaded_up_to, rows[-1].id)
-            self._book.add(rows)
-
     async def _mark(self) -> None:
-        ids, self._delivered, self._mark_at = self._delivered, [], None
+        delivered, failed = self._delivered, self._failed
+        self._delivered, self._failed, self._mark_at = [], [], None
         try:
-            await deliveries.mark_delivered(self._db, delivery_ids=ids)
+            await deliveries.record_outcomes(self._db, delivered=delivered, failed=failed)
         except BaseException:
-            self._delivered = ids + self._delivered  # marked by a later round
-            self._mark_at = time.monotonic() + self._settings.dispatch_poll_interval_s
+            # Recorded by a later round, before what came meanwhile.
+            self._delivered, self._failed = delivered + self._delivered, failed + self._failed
+            self._mark_at = time.monotonic() + self._settings.dispatch_retry_after_s
             raise
-        self._marked.extend(ids)  # forgotten by the loop, never during a rescan
+        self._settled.extend(delivered)
+        self._settled.extend(f.delivery_id for f in failed if f.outcome.status == DeliveryStatus.DEAD)
 
     def _cap(self, endpoint: str) -> int:
         if endpoint == fanout.SMTP_ENDPOINT:
@@ -142,9 +135,9 @@ class Dispatcher:
         return self._settings.webhook_max_in_flight_per_endpoint
 
     async def _sleep(self) -> None:
-        now = time.monotonic()
+        """Until woken, or until the next thing falls due: the rescan, a record, a backoff."""
         wake_at = min(self._rescan_at, self._mark_at or self._rescan_at)
-        timeout = max(0.0, wake_at - now)
+        timeout = max(0.0, wake_at - time.monotonic())
         if (due := self._book.next_due()) is not None:
             timeout = min(timeout, max(0.0, (due - utcnow()).total_seconds()))
         await wait_for_event(self._wake, timeout)
@@ -155,7 +148,7 @@ class Dispatcher:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await self._marking.finished()
-        if self._delivered:
+        if self._delivered or self._failed:
             try:
                 await self._mark()
             except Exception:
@@ -167,9 +160,9 @@ class Dispatcher:
                 try:
                     went = await self._attempt(client, delivery)
                 except Exception:
-                    # The ledger could not be written (or a bug): try again at the next poll, not at once.
+                    # The ledger could not be read (a subscription's secret) or a bug: not again at once.
                     log.exception("sending delivery %d failed; trying again later", delivery.id)
-                    delivery.next_attempt_at = utcnow() + timedelta(seconds=self._settings.dispatch_poll_interval_s)
+                    delivery.next_attempt_at = utcnow() + timedelta(seconds=self._settings.dispatch_retry_after_s)
                     return
                 if not went:
                     return  # backing off: the book holds the lane until its head is due
@@ -179,26 +172,24 @@ class Dispatcher:
             self._book.finished(lane)
             self._wake.set()
 
-    async def _attempt(self, client: WebhookClient, delivery: Delivery) -> bool:
-        """Make one attempt and record it; True if the lane's next delivery may go."""
+    async def _attempt(self, client: WebhookClient, delivery: PendingDelivery) -> bool:
+        """Make one attempt, to be recorded; True if the lane's next delivery may go."""
         if delivery.channel == Channel.EMAIL:
             failure = await self._mailer.send(delivery)
         else:
             failure = await self._webhooks.send(client, delivery)
         if failure is None:
             self._delivered.append(delivery.id)
-            if self._mark_at is None:
-                self._mark_at = time.monotonic() + self._mark_interval_s
+            self._record_soon()
             metrics.child(ATTEMPTS, delivery.channel, "delivered").inc()
             return True
         outcome = domain.after_failure(
             delivery.attempts, now=utcnow(), policy=self._policy, permanent=failure.permanent
         )
-        await deliveries.mark_failed(self._db, delivery_id=delivery.id, error=failure.error, outcome=outcome)
+        self._failed.append(deliveries.FailedAttempt(delivery.id, failure.error, outcome))
+        self._record_soon()
         delivery.attempts, delivery.next_attempt_at = outcome.attempts, outcome.next_attempt_at
         dead = outcome.status == DeliveryStatus.DEAD
-        if dead:
-            self._settled.append(delivery.id)  # forgotten by the loop, never during a rescan
         metrics.child(ATTEMPTS, delivery.channel, "dead" if dead else "failed").inc()
         log.warning(
             "delivery %d (%s, ticket %s) failed (attempt %d): %s%s",
@@ -207,3 +198,10 @@ class Dispatcher:
         )
         # A dead delivery no longer holds its lane: the next one goes (replay with POST /deliveries/{id}/retry).
         return dead
+
+    def _record_soon(self) -> None:
+        # One transaction for every outcome of the next `mark_interval_s`, not one per attempt.
+        # The loop is told, so that its sleep ends in time even while a long lane goes on.
+        if self._mark_at is None:
+            self._mark_at = time.monotonic() + self._mark_interval_s
+            self._wake.set()

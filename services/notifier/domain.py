@@ -30,6 +30,32 @@ class Channel(StrEnum):
     EMAIL = "email"
 
 
+@dataclass(slots=True)
+class PendingDelivery:
+    """A delivery the dispatcher holds until it is sent: the ledger's row, without the ORM.
+
+    Handed over as its fan-out commits, or read by a rescan; `attempts` and `next_attempt_at`
+    change here as attempts fail (the ledger records them in bulk).
+    """
+
+    id: int
+    event_id: str
+    ticket_id: str
+    channel: str
+    target: str
+    lane: str
+    endpoint: str
+    subscription_id: str | None
+    url: str
+    body: dict[str, Any]
+    message: dict[str, str] | None
+    attempts: int
+    next_attempt_at: datetime
+
+
+PENDING_FIELDS: tuple[str, ...] = tuple(PendingDelivery.__dataclass_fields__)
+
+
 def public_data(data: Payload) -> dict[str, Any]:
     """What a requester may read of an event: the payload without hand-off snapshots."""
     return data.model_dump(mode="json", exclude={"snapshot"})

@@ -9,19 +9,21 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.auth import Principal
-from shared.db import Database, execute, stage_insert, utcnow
+from shared.db import Database, execute, stage_insert, stage_insert_returning, utcnow
 from shared.errors import NotFound
 from shared.messages import Envelope, is_public
 from shared.messages.tickets import TicketSubmitted
 from shared.messaging import preload
 
 from services.notifier import domain, fanout
-from services.notifier.domain import DeliveryStatus
+from services.notifier.domain import PENDING_FIELDS, DeliveryStatus, PendingDelivery
 from services.notifier.fanout import EmailOptions, PlannedDelivery, SubscriptionTarget, TicketContact
 from services.notifier.models import Delivery, NotifierTicket, StreamEvent, Subscription
 
 # Set on a session that staged rows worth waking for; read by the commit hook (see main.py).
 NEW_STREAM_EVENTS = "notifier_new_stream_events"
+# The deliveries a session staged (rows, given their ids at commit) or put back (retries):
+# handed to the dispatcher once committed, so it never reads them back.
 NEW_DELIVERIES = "notifier_new_deliveries"
 
 
@@ -68,6 +70,7 @@ def _stage_deliveries(session: AsyncSession, event: Envelope, data: dict, planne
         event_id=event.id, event_type=event.type, time=event.time, ticket_id=event.subject, data=data
     )
     now = utcnow()
+    staged = session.info.setdefault(NEW_DELIVERIES, [])
     for p in planned:
         row = {
             "event_id": event.id,
@@ -85,8 +88,8 @@ def _stage_deliveries(session: AsyncSession, event: Envelope, data: dict, planne
             "next_attempt_at": now,
             "created_at": now,
         }
-        stage_insert(session, Delivery.__table__, row)
-    session.info[NEW_DELIVERIES] = True
+        stage_insert_returning(session, Delivery.__table__, row, unique=("event_id", "target"))
+        staged.append(row)
 
 
 async def _upsert_ticket(session: AsyncSession, data: TicketSubmitted) -> NotifierTicket:
@@ -142,9 +145,10 @@ async def _subscriptions_of(session: AsyncSession, organization: str) -> list[Su
     return targets
 
 
-def committed_changes(session: AsyncSession) -> tuple[bool, bool]:
-    """(new stream events, new deliveries) staged by the session that just committed; clears both."""
-    return bool(session.info.pop(NEW_STREAM_EVENTS, False)), bool(session.info.pop(NEW_DELIVERIES, False))
+def committed_changes(session: AsyncSession) -> tuple[bool, list[PendingDelivery]]:
+    """(new stream events?, the deliveries now pending) of the session that just committed; clears both."""
+    pending = [PendingDelivery(**{f: row[f] for f in PENDING_FIELDS}) for row in session.info.pop(NEW_DELIVERIES, ())]
+    return bool(session.info.pop(NEW_STREAM_EVENTS, False)), pending
 
 
 async def require_ticket(db: Database, *, ticket_id: str, principal: Principal) -> NotifierTicket:

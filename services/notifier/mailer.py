@@ -8,8 +8,7 @@ import aiosmtplib
 from aiosmtplib.errors import SMTPException, SMTPRecipientsRefused
 
 from services.notifier import emails
-from services.notifier.domain import SendFailure
-from services.notifier.models import Delivery
+from services.notifier.domain import PendingDelivery, SendFailure
 from services.notifier.settings import NotifierSettings
 
 
@@ -19,7 +18,7 @@ class Mailer:
     def __init__(self, settings: NotifierSettings) -> None:
         self._settings = settings
 
-    async def send(self, delivery: Delivery) -> SendFailure | None:
+    async def send(self, delivery: PendingDelivery) -> SendFailure | None:
         """Hand the e-mail to the SMTP server; None once it accepted it, else why not."""
         s = self._settings
         if not s.smtp_host or delivery.message is None:

@@ -34,7 +34,7 @@ def create_app(settings: NotifierSettings) -> FastAPI:
     webhooks = WebhookSender(settings, db=runtime.db, policy=policy)
     dispatcher = Dispatcher(runtime.db, settings, webhooks=webhooks, mailer=Mailer(settings))
     streams = Streams(runtime.db, settings)
-    runtime.db.on_commit(_wake_after_commit(dispatcher, streams))
+    runtime.db.on_commit(hand_off_after_commit(dispatcher, streams))
     if settings.callback_secret.get_secret_value() == DEVELOPMENT_CALLBACK_SECRET:
         log.warning("callback URLs are signed with the development secret: set ESCALIER_NOTIFIER_CALLBACK_SECRET")
     app = service_app(
@@ -67,13 +67,14 @@ def _unprocessable(field: str):
     return handle
 
 
-def _wake_after_commit(dispatcher: Dispatcher, streams: Streams) -> Callable[[AsyncSession], None]:
-    # Only commits that added rows wake anyone: the dispatcher's own updates would otherwise wake itself.
+def hand_off_after_commit(dispatcher: Dispatcher, streams: Streams) -> Callable[[AsyncSession], None]:
+    """The commit hook: new deliveries to the dispatcher as they are, new stream events to the listeners."""
+    # Only commits that added rows wake anyone.
     def hook(session: AsyncSession) -> None:
         new_events, new_deliveries = handlers.committed_changes(session)
         if new_events:
             streams.notify()
         if new_deliveries:
-            dispatcher.wake()
+            dispatcher.hand_off(new_deliveries)
 
     return hook

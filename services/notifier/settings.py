@@ -30,7 +30,11 @@ class NotifierSettings(ServiceSettings):
     webhook_max_in_flight: int = 50
     # One endpoint's share of those lanes: a slow host cannot take every slot from the others.
     webhook_max_in_flight_per_endpoint: int = 10
-    dispatch_poll_interval_s: float = 1.0
+    # New deliveries are handed to the dispatcher as they commit; this rescan of the ledger only
+    # finds what it was not handed (another replica's, a crash's leftovers), and runs at startup.
+    dispatch_rescan_interval_s: float = 30.0
+    # After the ledger could not be read or written: how long until the dispatcher tries again.
+    dispatch_retry_after_s: float = 1.0
     # Stream listeners are woken by commits; this only bounds a missed wake-up.
     stream_wait_timeout_s: float = 5.0
     stream_batch_size: int = 500

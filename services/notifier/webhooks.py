@@ -10,9 +10,8 @@ import orjson
 from shared.db import Database
 
 from services.notifier import domain, subscriptions
-from services.notifier.domain import SendFailure
+from services.notifier.domain import PendingDelivery, SendFailure
 from services.notifier.http1 import CallFailed, WebhookClient
-from services.notifier.models import Delivery
 from services.notifier.settings import NotifierSettings
 from services.notifier.signing import signature_headers
 from services.notifier.targets import TargetPolicy, TargetRefused, TargetUnresolvable, check_target
@@ -43,7 +42,7 @@ class WebhookSender:
             user_agent=USER_AGENT, max_idle_per_origin=self._settings.webhook_max_in_flight_per_endpoint
         )
 
-    async def send(self, client: WebhookClient, delivery: Delivery) -> SendFailure | None:
+    async def send(self, client: WebhookClient, delivery: PendingDelivery) -> SendFailure | None:
         """POST the delivery's body, signed; None on a 2xx, else why not."""
         secret = await self._secret_of(delivery)
         if secret is None:
@@ -66,7 +65,7 @@ class WebhookSender:
         }
         return await self._post(client, delivery.url, content, headers, addresses)
 
-    async def _secret_of(self, delivery: Delivery) -> str | None:
+    async def _secret_of(self, delivery: PendingDelivery) -> str | None:
         # Callback URLs share the notifier's secret; a subscription has its own (None once deleted).
         if delivery.subscription_id is None:
             return self._callback_secret

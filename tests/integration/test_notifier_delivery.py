@@ -22,9 +22,11 @@ from services.notifier.dispatcher import Dispatcher
 from services.notifier.fanout import EmailOptions
 from services.notifier.handlers import record_event
 from services.notifier.mailer import Mailer
+from services.notifier.main import hand_off_after_commit
 from services.notifier.models import MODELS, StreamEvent
 from services.notifier.settings import NotifierSettings
 from services.notifier.signing import verify
+from services.notifier.stream import Streams
 from services.notifier.targets import TargetPolicy, TargetRefused
 from services.notifier.webhooks import WebhookSender
 from tests.channels import CALLBACK_SECRET
@@ -51,7 +53,6 @@ def make_settings(smtp_port: int, **overrides) -> NotifierSettings:
         webhook_max_attempts=4,
         webhook_backoff_base_s=0.02,
         webhook_backoff_max_s=0.1,
-        dispatch_poll_interval_s=0.05,
     )
     return NotifierSettings(**{**values, **overrides})
 
@@ -67,6 +68,7 @@ async def dispatch(db, smtp_server):
         policy = TargetPolicy.from_settings(settings.allow_private_targets, settings.allowed_target_cidrs)
         webhooks = WebhookSender(settings, db=db, policy=policy)
         dispatcher = Dispatcher(db, settings, webhooks=webhooks, mailer=Mailer(settings))
+        db.on_commit(hand_off_after_commit(dispatcher, Streams(db, settings)))  # as create_app wires it
         task = asyncio.create_task(dispatcher.run())
         return settings
 
