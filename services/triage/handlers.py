@@ -92,6 +92,11 @@ async def route_ticket(session: AsyncSession, event: Envelope[TicketSubmitted], 
         urgency=ticket.urgency,
         category_hint=ticket.category_hint,
     )
+    await record(session, ticket, outcome)
+
+
+async def record(session: AsyncSession, ticket: TicketSubmitted, outcome: Outcome) -> None:
+    """Write a ticket's decision, count its suggestions, and stage its events (triaged, suggested, routed)."""
     decision = outcome.decision
     facts = decision.model_dump(include={"category", "tier", "specialty", "priority", "explanation"})
     session.add(TriageDecision(ticket_id=ticket.ticket_id, **facts))
