@@ -88,7 +88,7 @@ class _Compiled:
     """A rule set's keywords and override terms in one phrase table, and where each phrase is
     used: built once, when the rules are loaded (a rule set is frozen)."""
 
-    __slots__ = ("table", "keywords", "uses", "overrides")
+    __slots__ = ("table", "keywords", "uses", "overrides", "term_uses")
 
     def __init__(self, rules: RuleSet) -> None:
         table = PhraseTable()
@@ -100,6 +100,11 @@ class _Compiled:
         self.overrides = [
             (o, [(label, [table.add(p) for p in phrases]) for label, phrases in o.terms()]) for o in rules.overrides
         ]
+        self.term_uses: dict[int, list[tuple[int, int]]] = {}  # phrase -> (override's position, term's)
+        for o, (_, terms) in enumerate(self.overrides):
+            for t, (_, phrases) in enumerate(terms):
+                for phrase in phrases:
+                    self.term_uses.setdefault(phrase, []).append((o, t))
         self.table = table
 
 
@@ -252,15 +257,19 @@ def _strongest_override(
     rules: RuleSet, found: dict[int, list[Span]], scored: str
 ) -> tuple[Override | None, str | None]:
     # The highest tier wins ("ransomware" beats an outage); among equals, the first listed.
-    # An override's first term whose phrases are all found is the one it matched.
+    # An override matched with its first term whose phrases are all found; only the terms
+    # holding a phrase found are looked at.
+    compiled = rules._compiled
+    first_term: dict[int, int] = {}  # override's position -> its first term found whole
+    for phrase in found:
+        for o, t in compiled.term_uses.get(phrase, ()):
+            if t < first_term.get(o, t + 1) and all(p in found for p in compiled.overrides[o][1][t][1]):
+                first_term[o] = t
     matched = []
-    for override, terms in rules._compiled.overrides:
-        if override.when_category is not None and override.when_category != scored:
-            continue
-        for label, phrases in terms:
-            if all(phrase in found for phrase in phrases):
-                matched.append((override, label))
-                break
+    for o in sorted(first_term):
+        override, terms = compiled.overrides[o]
+        if override.when_category is None or override.when_category == scored:
+            matched.append((override, terms[first_term[o]][0]))
     if not matched:
         return None, None
     return max(matched, key=lambda pair: pair[0].tier)
