@@ -19,7 +19,7 @@ from shared.messages.tickets import TicketResolved
 
 from services.triage import ranking
 from services.triage.domain import KnowledgeBaseRules
-from services.triage.kb_index import Found, Match, SearchIndex
+from services.triage.kb_index import Found, Match, SearchIndex, sqlite_driver
 from services.triage.models import MODELS, KbArticle, KbDeflection, TriageDecision
 from services.triage.starter import to_write
 from services.triage.text import Analysis, analyse, terms
@@ -154,16 +154,27 @@ _COUNT_SUGGESTIONS = (
 )
 
 
+_SQLITE_COUNT_SUGGESTED = "UPDATE kb_articles SET suggested = suggested + 1 WHERE article_id IN ({})"
+_SQLITE_COUNT_SUGGESTIONS = "UPDATE kb_articles SET suggested = suggested + ? WHERE article_id = ?"
+
+
 async def count_suggested(session: AsyncSession, article_ids: list[str]) -> None:
-    """Count one more suggestion of each article, in one statement."""
-    await execute(session, _COUNT_SUGGESTED, {"ids": article_ids})
+    """Count one more suggestion of each article, in one statement (through the driver on SQLite)."""
+    if (driver := await sqlite_driver(session)) is not None:
+        await driver.execute(_SQLITE_COUNT_SUGGESTED.format(", ".join("?" * len(article_ids))), article_ids)
+    else:
+        await execute(session, _COUNT_SUGGESTED, {"ids": article_ids})
 
 
 async def count_suggestions(session: AsyncSession, times: Mapping[str, int]) -> None:
     """Count `times[article_id]` more suggestions of each article, in one round (a batch's)."""
-    if times:
-        rows = [{"counted_id": article_id, "times": n} for article_id, n in sorted(times.items())]
-        await execute(session, _COUNT_SUGGESTIONS, rows)
+    if not times:
+        return
+    ordered = sorted(times.items())  # rows locked in one order by every writer
+    if (driver := await sqlite_driver(session)) is not None:
+        await driver.executemany(_SQLITE_COUNT_SUGGESTIONS, [(n, article_id) for article_id, n in ordered])
+    else:
+        await execute(session, _COUNT_SUGGESTIONS, [{"counted_id": a, "times": n} for a, n in ordered])
 
 
 async def search(kb: KnowledgeBase, *, question: str, language: Language | None, limit: int) -> list[Hit]:
