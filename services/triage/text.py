@@ -15,10 +15,10 @@ from functools import lru_cache
 
 from shared.messages.common import Language
 
-_NON_WORD = re.compile(r"[\W_]+")
+_WORD = re.compile(r"[^\W_]+")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
-# Ligatures that NFKD leaves whole ("cœur" must match "coeur").
-_LIGATURES = str.maketrans({"œ": "oe", "æ": "ae"})
+# Ligatures that NFKD leaves whole ("cœur" must match "coeur"), after case folding.
+_LIGATURES = (("œ", "oe"), ("æ", "ae"))
 # Words people split or join at will; one spelling each, so "wi-fi" finds "wifi".
 # Each with a piece of text every match contains: the pattern runs only where it is there.
 _COMPOUNDS = [
@@ -35,12 +35,21 @@ _COMPOUNDS = [
 
 def normalize(text: str) -> str:
     """Text in matching form: case-folded, accents stripped, punctuation as single spaces."""
+    return " ".join(_normal_words(text))
+
+
+def _normal_words(text: str) -> list[str]:
+    # `normalize(text).split()`. The words are the runs of letters and digits left: no character
+    # is both a word character and white space, so these are what splitting at spaces would give.
     if text.isascii():  # most tickets: nothing to fold but case, nothing to decompose
         bare = text.lower()
     else:
-        decomposed = unicodedata.normalize("NFKD", text.casefold().translate(_LIGATURES))
-        bare = _NON_ASCII.sub(_without_accent, decomposed)
-    return " ".join(_NON_WORD.sub(" ", bare).split())
+        folded = text.casefold()
+        for ligature, letters in _LIGATURES:
+            if ligature in folded:
+                folded = folded.replace(ligature, letters)
+        bare = _NON_ASCII.sub(_without_accent, unicodedata.normalize("NFKD", folded))
+    return _WORD.findall(bare)
 
 
 def _without_accent(match: re.Match) -> str:
@@ -121,7 +130,7 @@ def stem(word: str, language: Language) -> str:
 
 def detect_language(text: str, default: Language) -> Language:
     """The language `text` is written in, judged by its stop words; `default` when unclear."""
-    return _language_of(normalize(text).split(), default)
+    return _language_of(_normal_words(text), default)
 
 
 def _language_of(tokens: list[str], default: Language) -> Language:
@@ -152,8 +161,8 @@ class Analysis:
 def analyse(text: str, language: Language, *, detect: bool = True) -> Analysis:
     """`text` normalized once, its language told (`language` when unclear, or always when not
     `detect`), its content words found and stemmed."""
-    flat = normalize(text)
-    tokens = flat.split()
+    tokens = _normal_words(text)
+    flat = " ".join(tokens)
     if detect:
         language = _language_of(tokens, language)
     content = _content(_joined(flat).split(), language)

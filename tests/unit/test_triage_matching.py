@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import sys
+
 from services.triage.matching import PhraseTable, outermost
 from services.triage.text import analyse, content_words, detect_language, normalize, terms
 
@@ -63,3 +66,9 @@ def test_a_ticket_analysed_once_gives_what_each_function_gives_alone():
 
 def test_an_analysis_in_a_given_language_does_not_detect_one():
     assert analyse("Mon imprimante ne marche pas depuis ce matin", "en", detect=False).language == "en"
+
+
+def test_no_character_is_both_a_word_character_and_white_space():
+    # normalize() keeps the runs of word characters, which is only splitting at white space if so.
+    word = re.compile(r"[^\W_]")
+    assert not [hex(c) for c in range(sys.maxunicode + 1) if chr(c).isspace() and word.match(chr(c))]
