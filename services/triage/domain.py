@@ -7,37 +7,26 @@ spaces), so "Mot de passe expiré" and "mot de passe expire" are the same words.
 
 from __future__ import annotations
 
-import re
+from collections.abc import Sequence
 from typing import get_args
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PrivateAttr, model_validator
 
 from shared.messages.common import Category, Level, Priority, Specialty, TierNumber
 
+from services.triage.matching import PhraseTable, Span, outermost
 from services.triage.text import normalize
-
-# A keyword matches whole words, plus a plural or feminine ending: "imprimante" finds
-# "imprimantes", "bloqué" finds "bloquée"; other inflections are listed as keywords.
-_ENDINGS = r"(?:e|s|es|x)?"
 
 Term = str | list[str]  # a phrase, or words that must all appear (in any order)
 
 
-class _Phrase:
-    """A keyword's pattern, and the plain text every match contains: a substring test (fast)
-    rules most keywords out before the regular expression runs (slow, one per keyword)."""
-
-    __slots__ = ("words", "pattern")
-
-    def __init__(self, phrase: str) -> None:
-        self.words = normalize(phrase)
-        if not self.words:
-            raise ValueError(f"keyword {phrase!r} has no letters or digits")
-        self.pattern = re.compile(rf"(?<!\w){re.escape(self.words)}{_ENDINGS}(?!\w)")
-
-
 def _label(term: Term) -> str:
     return term if isinstance(term, str) else " + ".join(term)
+
+
+def _check_phrase(phrase: str) -> None:
+    if not normalize(phrase).split():
+        raise ValueError(f"keyword {phrase!r} has no letters or digits")
 
 
 class _Rule(BaseModel):
@@ -54,37 +43,17 @@ class _Rule(BaseModel):
 
 
 class CategoryRule(_Rule):
-    """A category's keywords (each with its weight) and the tier its tickets go to."""
+    """A category's keywords (each with its weight) and the tier its tickets go to.
+
+    A keyword matches whole words, plus a plural or feminine ending: "imprimante" finds
+    "imprimantes", "bloqué" finds "bloquée"; other inflections are listed as keywords.
+    """
 
     keywords: dict[str, PositiveFloat] = {}
-    _patterns: list[tuple[str, float, _Phrase]] = PrivateAttr(default_factory=list)
 
     def model_post_init(self, _context) -> None:
-        self._patterns = [(kw, weight, _Phrase(kw)) for kw, weight in self.keywords.items()]
-
-    def hits(self, text: str) -> list[tuple[str, float]]:
-        """The keywords found in normalized `text`, each counted once, with their weights.
-
-        A keyword found only inside a longer one of the same category is not counted again:
-        "e-mail" scores as "e-mail", not also as "mail".
-        """
-        spans: dict[str, list[tuple[int, int]]] = {}
-        for kw, _, phrase in self._patterns:  # most keywords are ruled out by the substring test
-            if phrase.words in text and (matched := [m.span() for m in phrase.pattern.finditer(text)]):
-                spans[kw] = matched
-        if not spans:
-            return []
-        found = [span for matches in spans.values() for span in matches]
-        return [
-            (kw, weight)
-            for kw, weight, _ in self._patterns
-            if kw in spans and any(not _inside(span, found) for span in spans[kw])
-        ]
-
-
-def _inside(span: tuple[int, int], others: list[tuple[int, int]]) -> bool:
-    start, end = span
-    return any(s <= start and end <= e and (s, e) != span for s, e in others)
+        for keyword in self.keywords:
+            _check_phrase(keyword)
 
 
 class Override(_Rule):
@@ -94,20 +63,15 @@ class Override(_Rule):
     match: list[Term] = Field(min_length=1)
     category: Category | None = None  # None: keep the category the keywords chose
     when_category: Category | None = None  # apply only when the keywords chose this category
-    _patterns: list[tuple[str, list[_Phrase]]] = PrivateAttr(default_factory=list)
 
     def model_post_init(self, _context) -> None:
-        terms = [[t] if isinstance(t, str) else t for t in self.match]
-        self._patterns = [(_label(t), [_Phrase(word) for word in t]) for t in terms]
+        for term in self.match:
+            for word in [term] if isinstance(term, str) else term:
+                _check_phrase(word)
 
-    def first_match(self, text: str, scored_category: str) -> str | None:
-        """The first of this override's terms found in normalized `text`, if it applies."""
-        if self.when_category is not None and self.when_category != scored_category:
-            return None
-        for label, phrases in self._patterns:
-            if all(p.words in text for p in phrases) and all(p.pattern.search(text) for p in phrases):
-                return label
-        return None
+    def terms(self) -> list[tuple[str, list[str]]]:
+        """Each term's label, and the phrases that must all be found for it."""
+        return [(_label(t), [t] if isinstance(t, str) else t) for t in self.match]
 
 
 class KnowledgeBaseRules(BaseModel):
@@ -118,6 +82,30 @@ class KnowledgeBaseRules(BaseModel):
     suggestions: int = Field(default=3, ge=0, le=10)  # articles offered on a ticket, at most
     min_matched_terms: int = Field(default=2, ge=1)  # terms an article shares with the ticket to be offered
     weight: float = Field(default=1.0, ge=0)  # added to a suggested article's category: ×1, ×1/2, ×1/3 by rank
+
+
+class _Compiled:
+    """A rule set's keywords and override terms in one phrase table, and where each phrase is
+    used: built once, when the rules are loaded (a rule set is frozen)."""
+
+    __slots__ = ("table", "keywords", "uses", "overrides", "term_uses")
+
+    def __init__(self, rules: RuleSet) -> None:
+        table = PhraseTable()
+        self.keywords = {name: list(rule.keywords.items()) for name, rule in rules.categories.items()}
+        self.uses: dict[int, list[tuple[str, int]]] = {}  # phrase -> (category, keyword's position)
+        for name, rule in rules.categories.items():
+            for position, keyword in enumerate(rule.keywords):
+                self.uses.setdefault(table.add(keyword), []).append((name, position))
+        self.overrides = [
+            (o, [(label, [table.add(p) for p in phrases]) for label, phrases in o.terms()]) for o in rules.overrides
+        ]
+        self.term_uses: dict[int, list[tuple[int, int]]] = {}  # phrase -> (override's position, term's)
+        for o, (_, terms) in enumerate(self.overrides):
+            for t, (_, phrases) in enumerate(terms):
+                for phrase in phrases:
+                    self.term_uses.setdefault(phrase, []).append((o, t))
+        self.table = table
 
 
 class RuleSet(BaseModel):
@@ -132,6 +120,10 @@ class RuleSet(BaseModel):
     categories: dict[Category, CategoryRule]
     overrides: list[Override] = []
     priority: dict[Level, dict[Level, Priority]]
+    _compiled: _Compiled = PrivateAttr()
+
+    def model_post_init(self, _context) -> None:
+        self._compiled = _Compiled(self)
 
     @model_validator(mode="after")
     def _consistent(self):
@@ -179,10 +171,26 @@ def classify(
     `kb_votes` are the categories of the knowledge-base articles found for the ticket,
     best first worth 1 (see `ranking.category_votes`); the rules' knowledge_base.weight scales them.
     """
-    text = normalize(f"{title}\n{description}")
-    scores, reasons = _category_scores(rules, text, category_hint, kb_votes or {})
+    words = normalize(f"{title}\n{description}").split()
+    return classify_words(
+        rules, words, impact=impact, urgency=urgency, category_hint=category_hint, kb_votes=kb_votes
+    )
+
+
+def classify_words(
+    rules: RuleSet,
+    words: Sequence[str],
+    *,
+    impact: Level = "medium",
+    urgency: Level = "medium",
+    category_hint: str | None = None,
+    kb_votes: dict[str, float] | None = None,
+) -> Decision:
+    """`classify` of a ticket whose title and description are already normalized and split (`words`)."""
+    found = rules._compiled.table.find(words)
+    scores, reasons = _category_scores(rules, found, category_hint, kb_votes or {})
     scored = _best_category(rules, scores)
-    override, term = _strongest_override(rules, text, scored)
+    override, term = _strongest_override(rules, found, scored)
     rule = override or rules.categories[scored]
     category = (override.category if override else None) or scored
     priority = priority_of(rules, impact, urgency)
@@ -202,11 +210,11 @@ def classify(
 
 
 def _category_scores(
-    rules: RuleSet, text: str, hint: str | None, kb_votes: dict[str, float]
+    rules: RuleSet, found: dict[int, list[Span]], hint: str | None, kb_votes: dict[str, float]
 ) -> tuple[dict[str, float], list[str]]:
     # Keywords, then the submitter's hint, then the categories of similar articles, each said.
-    hits = {name: found for name, rule in rules.categories.items() if (found := rule.hits(text))}
-    scores = {name: sum(weight for _, weight in found) for name, found in hits.items()}
+    hits = _keyword_hits(rules, found)
+    scores = {name: sum(weight for _, weight in keywords) for name, keywords in hits.items()}
     reasons = [_keyword_reason(hits)]
     if hint in rules.categories and rules.hint_weight > 0:
         scores[hint] = scores.get(hint, 0.0) + rules.hint_weight
@@ -216,6 +224,22 @@ def _category_scores(
             scores[name] = scores.get(name, 0.0) + weight
         reasons.append("similar articles: " + ", ".join(f"{name} +{weight:.2g}" for name, weight in kb.items()))
     return scores, reasons
+
+
+def _keyword_hits(rules: RuleSet, found: dict[int, list[Span]]) -> dict[str, list[tuple[str, float]]]:
+    # Per category, in the rules' order, its keywords found, each counted once; one found only
+    # inside a longer one of the same category is not counted again: "e-mail" is not also "mail".
+    compiled = rules._compiled
+    spans: dict[str, dict[int, list[Span]]] = {}  # category -> keyword's position -> its matches
+    for phrase, matches in found.items():
+        for name, position in compiled.uses.get(phrase, ()):
+            spans.setdefault(name, {})[position] = matches
+    hits = {}
+    for name in rules.categories:
+        if name in spans:
+            keywords = compiled.keywords[name]
+            hits[name] = [keywords[position] for position in sorted(outermost(spans[name]))]
+    return hits
 
 
 def _kb_weights(rules: RuleSet, votes: dict[str, float]) -> dict[str, float]:
@@ -229,12 +253,26 @@ def _best_category(rules: RuleSet, scores: dict[str, float]) -> str:
     return best if scores.get(best, 0.0) > 0 else rules.fallback_category
 
 
-def _strongest_override(rules: RuleSet, text: str, scored: str) -> tuple[Override | None, str | None]:
+def _strongest_override(
+    rules: RuleSet, found: dict[int, list[Span]], scored: str
+) -> tuple[Override | None, str | None]:
     # The highest tier wins ("ransomware" beats an outage); among equals, the first listed.
-    found = [(o, term) for o in rules.overrides if (term := o.first_match(text, scored))]
-    if not found:
+    # An override matched with its first term whose phrases are all found; only the terms
+    # holding a phrase found are looked at.
+    compiled = rules._compiled
+    first_term: dict[int, int] = {}  # override's position -> its first term found whole
+    for phrase in found:
+        for o, t in compiled.term_uses.get(phrase, ()):
+            if t < first_term.get(o, t + 1) and all(p in found for p in compiled.overrides[o][1][t][1]):
+                first_term[o] = t
+    matched = []
+    for o in sorted(first_term):
+        override, terms = compiled.overrides[o]
+        if override.when_category is None or override.when_category == scored:
+            matched.append((override, terms[first_term[o]][0]))
+    if not matched:
         return None, None
-    return max(found, key=lambda pair: pair[0].tier)
+    return max(matched, key=lambda pair: pair[0].tier)
 
 
 def _keyword_reason(hits: dict[str, list[tuple[str, float]]]) -> str:

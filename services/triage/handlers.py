@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from shared.db import stage_insert, utcnow
 from shared.messages import Envelope, new_event
 from shared.messages.common import Language, Level, TicketSnapshot
 from shared.messages.tickets import ArticlesSuggested, SuggestedArticle, TicketRouted, TicketSubmitted, TicketTriaged
@@ -14,12 +17,14 @@ from shared.messaging.outbox import add_handoff, add_to_outbox
 from shared.topics import TICKETS_EVENTS, tier_topic
 
 from services.triage import knowledge, ranking
-from services.triage.domain import Decision, RuleSet, classify
+from services.triage.domain import Decision, RuleSet, classify_words
 from services.triage.knowledge import Candidate, KnowledgeBase
 from services.triage.models import TriageDecision
-from services.triage.text import detect_language
+from services.triage.text import Analysis, analyse
 
 SOURCE = "triage"
+_DECISIONS = TriageDecision.__table__
+_DECIDED = "triage_decided"  # session.info: ticket ids decided in this transaction
 
 
 @dataclass(frozen=True)
@@ -53,22 +58,40 @@ async def decide(
     category_hint: str | None = None,
 ) -> Outcome:
     """The articles to offer and the routing decision for a ticket; reads only."""
-    text = f"{title}\n{description}"
-    written_in = detect_language(text, language)
-    rules = triage.rules
-    suggested = await knowledge.suggest(
-        session, triage.kb, question=text, language=written_in, rules=rules.knowledge_base
-    )
-    decision = classify(
+    analysis = analyse(f"{title}\n{description}", language)
+    (suggested,) = await knowledge.suggest_all(session, triage.kb, [analysis], triage.rules.knowledge_base)
+    return conclude(triage.rules, analysis, suggested, impact=impact, urgency=urgency, category_hint=category_hint)
+
+
+async def decide_all(session: AsyncSession, triage: Triage, tickets: Sequence[TicketSubmitted]) -> list[Outcome]:
+    """`decide` for each of a batch's submissions, their knowledge-base searches in one query round."""
+    analyses = [analyse(f"{t.title}\n{t.description}", t.requester.language) for t in tickets]
+    found = await knowledge.suggest_all(session, triage.kb, analyses, triage.rules.knowledge_base)
+    return [
+        conclude(triage.rules, a, s, impact=t.impact, urgency=t.urgency, category_hint=t.category_hint)
+        for t, a, s in zip(tickets, analyses, found)
+    ]
+
+
+def conclude(
+    rules: RuleSet,
+    analysis: Analysis,
+    suggested: list[tuple[Candidate, float]],
+    *,
+    impact: Level,
+    urgency: Level,
+    category_hint: str | None,
+) -> Outcome:
+    """The routing decision for an analysed ticket and the articles found for it."""
+    decision = classify_words(
         rules,
-        title=title,
-        description=description,
+        analysis.words,
         impact=impact,
         urgency=urgency,
         category_hint=category_hint,
         kb_votes=ranking.category_votes([article.category for article, _ in suggested]),
     )
-    return Outcome(decision, written_in, suggested)
+    return Outcome(decision, analysis.language, suggested)
 
 
 async def dry_run(triage: Triage, **ticket) -> Outcome:
@@ -80,7 +103,7 @@ async def dry_run(triage: Triage, **ticket) -> Outcome:
 async def route_ticket(session: AsyncSession, event: Envelope[TicketSubmitted], *, triage: Triage) -> None:
     """Classify a submitted ticket, offer it articles, record the decision, and hand it to its tier."""
     ticket = event.data
-    if await preload.get(session, TriageDecision, ticket.ticket_id) is not None:
+    if await _decided(session, ticket.ticket_id):
         return  # the same ticket under another event id (a republished submission): decided once
     outcome = await decide(
         session,
@@ -92,12 +115,54 @@ async def route_ticket(session: AsyncSession, event: Envelope[TicketSubmitted], 
         urgency=ticket.urgency,
         category_hint=ticket.category_hint,
     )
-    decision = outcome.decision
-    facts = decision.model_dump(include={"category", "tier", "specialty", "priority", "explanation"})
-    session.add(TriageDecision(ticket_id=ticket.ticket_id, **facts))
-    add_to_outbox(session, TICKETS_EVENTS, new_event(SOURCE, TicketTriaged(ticket_id=ticket.ticket_id, **facts)))
+    await record(session, ticket, outcome)
+
+
+async def route_tickets(session: AsyncSession, events: Sequence[Envelope[TicketSubmitted]], *, triage: Triage) -> None:
+    """`route_ticket` for a fetch's submissions at once: decided in one query round, suggestions
+    counted in one statement, each ticket's decision and events written as `route_ticket` writes them."""
+    fresh, seen = [], set()
+    for event in events:
+        ticket = event.data
+        if ticket.ticket_id in seen or await _decided(session, ticket.ticket_id):
+            continue  # decided before, or earlier in this batch under another event id
+        seen.add(ticket.ticket_id)
+        fresh.append(ticket)
+    offered: Counter[str] = Counter()
+    for ticket, outcome in zip(fresh, await decide_all(session, triage, fresh)):
+        _stage(session, ticket, outcome)
+        offered.update(article.article_id for article, _ in outcome.suggested)
+    await knowledge.count_suggestions(session, offered)
+
+
+async def record(session: AsyncSession, ticket: TicketSubmitted, outcome: Outcome) -> None:
+    """Write a ticket's decision, count its suggestions, and stage its events (triaged, suggested, routed)."""
+    _stage(session, ticket, outcome)
     if outcome.suggested:
         await knowledge.count_suggested(session, [article.article_id for article, _ in outcome.suggested])
+
+
+async def _decided(session: AsyncSession, ticket_id: str) -> bool:
+    # Decisions are staged rows, inserted at commit: the transaction remembers those it staged.
+    if ticket_id in session.info.get(_DECIDED, ()):
+        return True
+    return await preload.get(session, TriageDecision, ticket_id) is not None
+
+
+def _stage(session: AsyncSession, ticket: TicketSubmitted, outcome: Outcome) -> None:
+    decision = outcome.decision
+    facts = {
+        "category": decision.category,
+        "tier": decision.tier,
+        "specialty": decision.specialty,
+        "priority": decision.priority,
+        "explanation": decision.explanation,
+    }
+    # A staged row, not an ORM object: one multi-row INSERT per transaction (see shared.db.stage_insert).
+    stage_insert(session, _DECISIONS, {"ticket_id": ticket.ticket_id, **facts, "decided_at": utcnow()})
+    session.info.setdefault(_DECIDED, set()).add(ticket.ticket_id)
+    add_to_outbox(session, TICKETS_EVENTS, new_event(SOURCE, TicketTriaged(ticket_id=ticket.ticket_id, **facts)))
+    if outcome.suggested:
         offered = ArticlesSuggested(ticket_id=ticket.ticket_id, articles=outcome.suggestions)
         add_to_outbox(session, TICKETS_EVENTS, new_event(SOURCE, offered))
     routed = TicketRouted(

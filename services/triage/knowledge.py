@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import get_args
 
@@ -18,10 +19,10 @@ from shared.messages.tickets import TicketResolved
 
 from services.triage import ranking
 from services.triage.domain import KnowledgeBaseRules
-from services.triage.kb_index import Match, SearchIndex
+from services.triage.kb_index import Found, Match, SearchIndex, sqlite_driver
 from services.triage.models import MODELS, KbArticle, KbDeflection, TriageDecision
 from services.triage.starter import to_write
-from services.triage.text import terms
+from services.triage.text import Analysis, analyse, terms
 
 LANGUAGES: tuple[Language, ...] = get_args(Language)
 PUBLISHED, RETIRED = "published", "retired"
@@ -55,6 +56,8 @@ async def prepare(kb: KnowledgeBase, starter: list[ArticleContent]) -> int:
         written = to_write(starter, {article_id: (version, author) for article_id, version, author in rows.all()})
         for content in written:
             await _publish(session, kb, content)
+        if written:
+            await kb.index.compact(session)
     return len(written)
 
 
@@ -137,24 +140,6 @@ class Candidate:
     body: str
 
 
-_CANDIDATES = select(
-    KbArticle.article_id, KbArticle.title, KbArticle.language, KbArticle.category, KbArticle.tags, KbArticle.body
-).where(
-    col(KbArticle.article_id).in_(bindparam("ids", expanding=True)), KbArticle.status == PUBLISHED
-)
-
-
-async def _candidates(
-    session: AsyncSession, kb: KnowledgeBase, question: str, language: Language, limit: int
-) -> list[tuple[Candidate, float]]:
-    matches = await _matches(session, kb, question, (language,), limit)
-    if not matches:
-        return []
-    rows = await execute(session, _CANDIDATES, {"ids": [m[0] for m in matches]})
-    found = {row.article_id: Candidate(*row) for row in rows}
-    return [(found[i], score) for i, score in matches if i in found]
-
-
 _COUNT_SUGGESTED = (
     update(KbArticle)
     .where(col(KbArticle.article_id).in_(bindparam("ids", expanding=True)))
@@ -162,9 +147,34 @@ _COUNT_SUGGESTED = (
 )
 
 
+_COUNT_SUGGESTIONS = (
+    update(KbArticle)
+    .where(col(KbArticle.article_id) == bindparam("counted_id"))
+    .values(suggested=KbArticle.suggested + bindparam("times"))
+)
+
+
+_SQLITE_COUNT_SUGGESTED = "UPDATE kb_articles SET suggested = suggested + 1 WHERE article_id IN ({})"
+_SQLITE_COUNT_SUGGESTIONS = "UPDATE kb_articles SET suggested = suggested + ? WHERE article_id = ?"
+
+
 async def count_suggested(session: AsyncSession, article_ids: list[str]) -> None:
-    """Count one more suggestion of each article, in one statement."""
-    await execute(session, _COUNT_SUGGESTED, {"ids": article_ids})
+    """Count one more suggestion of each article, in one statement (through the driver on SQLite)."""
+    if (driver := await sqlite_driver(session)) is not None:
+        await driver.execute(_SQLITE_COUNT_SUGGESTED.format(", ".join("?" * len(article_ids))), article_ids)
+    else:
+        await execute(session, _COUNT_SUGGESTED, {"ids": article_ids})
+
+
+async def count_suggestions(session: AsyncSession, times: Mapping[str, int]) -> None:
+    """Count `times[article_id]` more suggestions of each article, in one round (a batch's)."""
+    if not times:
+        return
+    ordered = sorted(times.items())  # rows locked in one order by every writer
+    if (driver := await sqlite_driver(session)) is not None:
+        await driver.executemany(_SQLITE_COUNT_SUGGESTIONS, [(n, article_id) for article_id, n in ordered])
+    else:
+        await execute(session, _COUNT_SUGGESTIONS, [{"counted_id": a, "times": n} for a, n in ordered])
 
 
 async def search(kb: KnowledgeBase, *, question: str, language: Language | None, limit: int) -> list[Hit]:
@@ -178,15 +188,30 @@ async def suggest(
     session: AsyncSession, kb: KnowledgeBase, *, question: str, language: Language, rules: KnowledgeBaseRules
 ) -> list[tuple[Candidate, float]]:
     """The articles worth offering on a ticket written in `language`, best first."""
+    (kept,) = await suggest_all(session, kb, [analyse(question, language, detect=False)], rules)
+    return kept
+
+
+async def suggest_all(
+    session: AsyncSession, kb: KnowledgeBase, asked: Sequence[Analysis], rules: KnowledgeBaseRules
+) -> list[list[tuple[Candidate, float]]]:
+    """`suggest` for each of many tickets (each in the language of its analysis), in one query round."""
     if rules.suggestions == 0:
-        return []
-    asked = set(terms(question, language))
-    kept = []
-    for article, score in await _candidates(session, kb, question, language, rules.suggestions * 3):
+        return [[] for _ in asked]
+    found = await kb.index.candidates(session, asked, rules.suggestions * 3)
+    return [_worth_offering(analysis, rows, rules) for analysis, rows in zip(asked, found)]
+
+
+def _worth_offering(analysis: Analysis, found: list[Found], rules: KnowledgeBaseRules) -> list[tuple[Candidate, float]]:
+    asked, language, kept = set(analysis.terms), analysis.language, []
+    for columns, score in found:
+        article = Candidate(*columns)
         heading, everything = ranking.article_terms(article.title, article.tags, article.body, language)
         if ranking.worth_suggesting(asked, heading, everything, min_matched=rules.min_matched_terms):
             kept.append((article, score))
-    return kept[: rules.suggestions]
+            if len(kept) == rules.suggestions:
+                break
+    return kept
 
 
 async def open_article(kb: KnowledgeBase, article_id: str) -> KbArticle:

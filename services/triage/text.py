@@ -10,30 +10,51 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
 
 from shared.messages.common import Language
 
-_NON_WORD = re.compile(r"[\W_]+")
-# Ligatures that NFKD leaves whole ("cœur" must match "coeur").
-_LIGATURES = str.maketrans({"œ": "oe", "æ": "ae"})
+_WORD = re.compile(r"[^\W_]+")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+# Ligatures that NFKD leaves whole ("cœur" must match "coeur"), after case folding.
+_LIGATURES = (("œ", "oe"), ("æ", "ae"))
 # Words people split or join at will; one spelling each, so "wi-fi" finds "wifi".
+# Each with a piece of text every match contains: the pattern runs only where it is there.
 _COMPOUNDS = [
-    (re.compile(r"\bwi fi\b"), "wifi"),
-    (re.compile(r"\be mail(s?)\b"), r"email\1"),
-    (re.compile(r"\blog (in|on)\b"), r"log\1"),
-    (re.compile(r"\bsign in\b"), "signin"),
-    (re.compile(r"\bmulti factor\b"), "multifactor"),
-    (re.compile(r"\bone ?drive\b"), "onedrive"),
-    (re.compile(r"\bshare ?point\b"), "sharepoint"),
-    (re.compile(r"\bpop ups?\b"), "popup"),
+    ("wi fi", re.compile(r"\bwi fi\b"), "wifi"),
+    ("e mail", re.compile(r"\be mail(s?)\b"), r"email\1"),
+    ("log ", re.compile(r"\blog (in|on)\b"), r"log\1"),
+    ("sign in", re.compile(r"\bsign in\b"), "signin"),
+    ("multi factor", re.compile(r"\bmulti factor\b"), "multifactor"),
+    ("drive", re.compile(r"\bone ?drive\b"), "onedrive"),
+    ("point", re.compile(r"\bshare ?point\b"), "sharepoint"),
+    ("pop up", re.compile(r"\bpop ups?\b"), "popup"),
 ]
 
 
 def normalize(text: str) -> str:
     """Text in matching form: case-folded, accents stripped, punctuation as single spaces."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold().translate(_LIGATURES))
-    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(_NON_WORD.sub(" ", bare).split())
+    return " ".join(_normal_words(text))
+
+
+def _normal_words(text: str) -> list[str]:
+    # `normalize(text).split()`. The words are the runs of letters and digits left: no character
+    # is both a word character and white space, so these are what splitting at spaces would give.
+    if text.isascii():  # most tickets: nothing to fold but case, nothing to decompose
+        bare = text.lower()
+    else:
+        folded = text.casefold()
+        for ligature, letters in _LIGATURES:
+            if ligature in folded:
+                folded = folded.replace(ligature, letters)
+        bare = _NON_ASCII.sub(_without_accent, unicodedata.normalize("NFKD", folded))
+    return _WORD.findall(bare)
+
+
+def _without_accent(match: re.Match) -> str:
+    char = match.group()
+    return "" if unicodedata.combining(char) else char
 
 
 def _stop(text: str) -> frozenset[str]:
@@ -76,16 +97,24 @@ _MARKERS = {lang: words - STOPWORDS["fr" if lang == "en" else "en"] for lang, wo
 
 def words(text: str) -> list[str]:
     """The words of `text` in normal form, compounds joined ("wi-fi" is "wifi")."""
-    flat = normalize(text)
-    for pattern, replacement in _COMPOUNDS:
-        flat = pattern.sub(replacement, flat)
-    return flat.split()
+    return _joined(normalize(text)).split()
+
+
+def _joined(flat: str) -> str:
+    for needle, pattern, replacement in _COMPOUNDS:
+        if needle in flat:
+            flat = pattern.sub(replacement, flat)
+    return flat
 
 
 def content_words(text: str, language: Language) -> list[str]:
     """The words of `text` that carry meaning: stop words and single letters left out."""
+    return _content(words(text), language)
+
+
+def _content(all_words: list[str], language: Language) -> list[str]:
     stop = STOPWORDS[language]
-    return [w for w in words(text) if len(w) > 1 and w not in stop]
+    return [w for w in all_words if len(w) > 1 and w not in stop]
 
 
 def terms(text: str, language: Language) -> list[str]:
@@ -93,6 +122,7 @@ def terms(text: str, language: Language) -> list[str]:
     return [stem(w, language) for w in content_words(text, language)]
 
 
+@lru_cache(maxsize=1 << 16)  # a ticket's words are mostly the same few thousand words
 def stem(word: str, language: Language) -> str:
     """The light stem of one normalized word."""
     return _stem_fr(word) if language == "fr" else _stem_en(word)
@@ -100,14 +130,43 @@ def stem(word: str, language: Language) -> str:
 
 def detect_language(text: str, default: Language) -> Language:
     """The language `text` is written in, judged by its stop words; `default` when unclear."""
-    tokens = normalize(text).split()
-    fr = sum(t in _MARKERS["fr"] for t in tokens)
-    en = sum(t in _MARKERS["en"] for t in tokens)
+    return _language_of(_normal_words(text), default)
+
+
+def _language_of(tokens: list[str], default: Language) -> Language:
+    fr_markers, en_markers = _MARKERS["fr"], _MARKERS["en"]
+    fr = en = 0
+    for t in tokens:
+        if t in fr_markers:
+            fr += 1
+        if t in en_markers:
+            en += 1
     if fr >= en + 2:
         return "fr"
     if en >= fr + 2:
         return "en"
     return default
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """A ticket's text analysed once, for the rules and the knowledge base alike."""
+
+    words: list[str]  # in normal form, as the rules match them (`normalize(text).split()`)
+    language: Language  # the language it is written in (`detect_language`)
+    content: list[str]  # the words that carry meaning in that language (`content_words`)
+    terms: list[str]  # the same, stemmed: its search terms (`terms`)
+
+
+def analyse(text: str, language: Language, *, detect: bool = True) -> Analysis:
+    """`text` normalized once, its language told (`language` when unclear, or always when not
+    `detect`), its content words found and stemmed."""
+    tokens = _normal_words(text)
+    flat = " ".join(tokens)
+    if detect:
+        language = _language_of(tokens, language)
+    content = _content(_joined(flat).split(), language)
+    return Analysis(words=tokens, language=language, content=content, terms=[stem(w, language) for w in content])
 
 
 # --- English: plurals, -ed/-ing, a few derivations (Porter's first steps, lightly) ----------
