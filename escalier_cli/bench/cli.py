@@ -45,8 +45,8 @@ def add_parser(sub) -> None:
                    help="bench a running system: intake=http://..., tier1=... (others default to escalier up's ports)")
     p.add_argument("--bootstrap", help="its broker (default KAFKA_BOOTSTRAP_SERVERS or 127.0.0.1:9092)")
     p.add_argument("--pid", type=_pair, action="append", default=[], metavar="NAME=PID",
-                   help="a running system's processes, for their CPU and memory (repeatable; name the broker "
-                        "'broker': the whole-system targets need it)")
+                   help="a running system's processes, for their CPU and memory (repeatable); those not named "
+                        "are looked for by the loopback port they listen on (the broker's is --bootstrap)")
     p.add_argument("--no-references", dest="references", action="store_false", help="skip the bare HTTP and bus runs")
     p.add_argument("--bus-rate", type=float, help="bare-bus messages/s (default: --rate, else 1000)")
     p.add_argument("--partitions", type=int, default=6)
@@ -103,7 +103,8 @@ async def run(args: argparse.Namespace, target: Target) -> tuple[dict, dict]:
     names = sorted(target.pids)
     report = {"mode": {"tickets": args.tickets, "rate": args.rate, "concurrency": args.concurrency,
                        "requesters": args.requesters, "agents": args.agents, "lone": args.lone,
-                       "idle_window_s": args.idle_window, "started_system": target.started},
+                       "idle_window_s": args.idle_window, "started_system": target.started,
+                       "pids_found_by_port": target.found},
               "machine": {"cpus": os.cpu_count(), "loadavg_before": os.getloadavg()}, "system_processes": names}
     idle = report["idle"] = await measure_idle(args, watch)
     report["idle_rss_mb"] = {n: idle["processes"][n]["rss_mb"] for n in names}

@@ -67,6 +67,53 @@ def _per_s(now: int | None, then: int, wall_s: float) -> float | None:
     return round((now - then) / wall_s, 1)
 
 
+def _listening_sockets(port: int) -> set[str]:
+    """The inodes (as fd links read them) of TCP sockets listening on `port`, IPv4 and IPv6."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                rows = f.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
+                found.add(f"socket:[{fields[9]}]")
+    return found
+
+
+def listening_pid(port: int) -> int | None:
+    """The process listening on `port`, if it is one whose descriptors this user may read; not a docker proxy."""
+    sockets = _listening_sockets(port)
+    for pid in (p for p in os.listdir("/proc") if p.isdigit()) if sockets else ():
+        if not _links(pid) & sockets:
+            continue
+        try:
+            with open(f"/proc/{pid}/comm") as f:
+                name = f.read().strip()
+        except OSError:
+            continue
+        # A container's proxy holds the port, not the broker or service: its CPU would mislead.
+        return None if name == "docker-proxy" else int(pid)
+    return None
+
+
+def _links(pid: str) -> set[str]:
+    """What a process's descriptors point at; empty if this user may not read them."""
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return set()
+    links = set()
+    for fd in fds:
+        try:
+            links.add(os.readlink(f"/proc/{pid}/fd/{fd}"))
+        except OSError:
+            continue  # closed since the listing (the listing's own descriptor, for one)
+    return links
+
+
 @dataclass
 class ProcessWatch:
     """The processes of one run by name, with CPU seconds and switches counted between `mark` and `usage`."""

@@ -1,11 +1,13 @@
-"""The bench's /proc readings of a process: CPU, wake-ups (voluntary switches over all threads), memory."""
+"""The bench's /proc readings: a process's wake-ups (voluntary switches, all threads), memory; who listens on a port."""
 
 from __future__ import annotations
 
 import os
+import socket
 import threading
 
-from escalier_cli.bench.procstat import ProcessWatch, context_switches
+from escalier_cli.bench.procstat import ProcessWatch, context_switches, listening_pid
+from escalier_cli.bench.target import find_pids
 
 
 def _ping_pong(rounds: int) -> None:
@@ -53,3 +55,15 @@ def test_the_watch_gives_wake_ups_a_second_since_its_mark():
     figures = watch.usage(1.0)["me"]
     assert figures["wakeups_per_s"] is not None and figures["wakeups_per_s"] >= 1
     assert figures["threads"] >= 1 and figures["rss_mb"] > 0 and figures["cpu_s"] >= 0
+
+
+def test_the_process_listening_on_a_loopback_port_is_found_by_that_port():
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        assert listening_pid(port) == os.getpid()
+        found = find_pids({"me": f"http://127.0.0.1:{port}", "named": f"http://127.0.0.1:{port}",
+                           "remote": f"http://192.0.2.1:{port}"}, skip={"named"})
+    assert found == {"me": os.getpid()}
+    assert listening_pid(port) is None  # closed: nobody listens there now

@@ -136,10 +136,10 @@ def test_idle_cpu_is_judged_over_60_seconds_or_not_at_all():
     assert t["verdict"] == MISSED and t["value"] == 7.0  # the bench's own process is not counted
 
 
-def test_idle_memory_of_the_whole_system_may_not_grow_past_635_mb():
-    assert target(a_report(idle_rss_mb=90.7), "idle_rss")["verdict"] == MET  # 634.9
-    assert target(a_report(idle_rss_mb=91.0), "idle_rss")["verdict"] == MISSED  # 637
-    assert target(a_report(idle_rss_mb=91.0), "idle_rss_largest_service")["verdict"] == MET
+def test_idle_memory_of_the_whole_system_may_not_grow_past_635_mb_and_its_noise():
+    assert target(a_report(idle_rss_mb=91.4), "idle_rss")["verdict"] == MET  # 639.8 MB
+    assert target(a_report(idle_rss_mb=91.5), "idle_rss")["verdict"] == MISSED  # 640.5 MB
+    assert target(a_report(idle_rss_mb=91.5), "idle_rss_largest_service")["verdict"] == MET
 
 
 def test_cpu_above_idle_takes_off_what_the_system_uses_with_no_load():
