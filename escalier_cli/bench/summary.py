@@ -79,16 +79,19 @@ def print_load(report: dict) -> None:
 
 
 def _figure(target: dict) -> str:
-    return "-" if target["value"] is None else f"{target['value']} {target['unit']}"
+    value, threshold = ("-" if v is None else v for v in (target["value"], target["threshold"]))
+    return f"{value} / {threshold} {target['unit']}"
 
 
 def print_targets(targets: list[dict]) -> None:
-    """One line a target: verdict, name, the figure, the target, and why it was not measured."""
-    print("targets")
+    """One line a target: verdict, name, figure / threshold, the target in words, why it was not measured."""
+    print("targets    figure / threshold")
     width = max(len(t["name"]) for t in targets)
-    for t in targets:
+    figures = [_figure(t) for t in targets]
+    size = max(map(len, figures))
+    for t, figure in zip(targets, figures):
         note = f"  ({t['note']})" if t["note"] else ""
-        print(f"  [{t['verdict']:>6}] {t['name']:<{width}}  {_figure(t):>18}  target {t['goal']}{note}")
+        print(f"  [{t['verdict']:>6}] {t['name']:<{width}}  {figure:>{size}}  {t['goal']}{note}")
 
 
 def print_summary(report: dict) -> None:
