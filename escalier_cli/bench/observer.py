@@ -24,6 +24,7 @@ class EventWatch:
         self.submitted: dict[str, tuple[float, float]] = {}  # ticket id -> (seen on the bus, event time)
         self.routed: dict[str, tuple[float, int, float]] = {}  # ticket id -> (seen, tier, event time)
         self._task: asyncio.Task | None = None
+        self._waiting: dict[str, asyncio.Future] = {}
 
     async def start(self, timeout_s: float = 60.0) -> None:
         """Assign every partition, read the history up to now, then keep watching in the background."""
@@ -59,6 +60,19 @@ class EventWatch:
             self.submitted[ticket_id] = (now, _event_time(headers, now))
         elif kind == b"ticket.routed" and ticket_id not in self.routed:
             self.routed[ticket_id] = (now, _tier(record.value), _event_time(headers, now))
+            if (waiter := self._waiting.pop(ticket_id, None)) and not waiter.done():
+                waiter.set_result(now)
+
+    async def wait_routed(self, ticket_id: str, timeout_s: float) -> float | None:
+        """When `ticket_id` was seen routed, waiting for it up to `timeout_s`; None if it was not."""
+        if ticket_id in self.routed:
+            return self.routed[ticket_id][0]
+        waiter = self._waiting.setdefault(ticket_id, asyncio.get_running_loop().create_future())
+        try:
+            return await asyncio.wait_for(asyncio.shield(waiter), timeout_s)
+        except TimeoutError:
+            self._waiting.pop(ticket_id, None)
+            return None
 
     async def _run(self) -> None:
         while True:

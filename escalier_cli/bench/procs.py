@@ -48,6 +48,16 @@ async def wait_for_stop(conn: Connection, answer: Callable[[str], dict] | None =
         conn.send(answer(message) if answer else {})
 
 
+async def until(probe: Callable[[], Awaitable[bool]], timeout_s: float, interval_s: float = 0.1) -> bool:
+    """Wait until `probe()` is true, asking every `interval_s`; False if `timeout_s` passed first."""
+    deadline = time.monotonic() + timeout_s
+    while not await probe():
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(interval_s)
+    return True
+
+
 class Child:
     """A job (`module:function`, an async function of (spec, conn)) in a spawned process."""
 

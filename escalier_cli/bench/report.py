@@ -1,11 +1,9 @@
-"""Turns what the bench saw into figures: latency percentiles, throughput, ratios, targets met or missed."""
+"""Turns what the bench saw into figures: latency percentiles, throughput, per-phase sections."""
 
 from __future__ import annotations
 
 import math
 from collections import Counter
-
-HOPS_TO_QUEUED = 2  # intake → tickets.submitted → triage → tickets.tierN / tickets.events
 
 
 def percentiles(values: list[float]) -> dict:
@@ -80,35 +78,30 @@ def bus_section(bus: dict) -> dict:
             "latency_ms": percentiles(bus["latencies_ms"])}
 
 
-def _target(name: str, goal: str, measured, met: bool | None) -> dict:
-    return {"target": name, "goal": goal, "measured": measured, "met": met}
+def per_ticket(processes: dict, tickets: int) -> None:
+    """Adds each process's CPU ms a ticket (its CPU over the phase / `tickets`) to its figures."""
+    for figures in processes.values():
+        cpu_s = figures.get("cpu_s")
+        figures["cpu_ms_per_ticket"] = round(1000 * cpu_s / tickets, 2) if cpu_s is not None and tickets else None
 
 
-def targets(report: dict) -> list[dict]:
-    """The issue's targets, each met, missed, or not measured by this run (None)."""
-    pipe, http, mode = report["pipeline"], report["intake"], report["mode"]
-    ref_http, ref_bus = report.get("reference_http"), report.get("reference_bus")
-    closed = mode["rate"] is None
-    out = [_target("nothing lost", "every accepted ticket routed", pipe["lost_count"], pipe["lost_count"] == 0),
-           _target("throughput to queued", ">= 1000/s (closed loop)", pipe["throughput_to_queued_per_s"],
-                   pipe["throughput_to_queued_per_s"] >= 1000 if closed else None)]
-    if ref_http:
-        ratio = round(http["throughput_per_s"] / max(ref_http["throughput_per_s"], 0.1), 2)
-        out.append(_target("intake vs bare HTTP", ">= 0.5x throughput", ratio, ratio >= 0.5 if closed else None))
-    p99 = pipe["to_queued_ms"].get("p99")
-    if p99 is not None and not closed:
-        out.append(_target("p99 submission → queued", "<= 250 ms at 100/s", p99, p99 <= 250))
-        if ref_bus and ref_bus["latency_ms"].get("p99"):
-            bound = round(2 * ref_bus["latency_ms"]["p99"] * HOPS_TO_QUEUED, 1)
-            out.append(_target("p99 vs bare bus", f"<= 2 x bus p99 x {HOPS_TO_QUEUED} hops = {bound} ms", p99, p99 <= bound))
-    idle = report.get("idle_rss_mb") or {}
-    services = {n: v for n, v in idle.items() if n != "broker" and v}
-    if services:
-        worst = max(services, key=services.get)
-        out.append(_target("service idle RSS", "< 150 MB each", f"{worst} {services[worst]} MB", services[worst] < 150))
-        total = round(sum(v for v in idle.values() if v), 1)
-        out.append(_target("whole system idle RSS", "< 1024 MB (services + broker)", total, total < 1024))
-    return out
+def lone_section(asked: int, seen: dict, processes: dict, wall_s: float, *, all_notified: bool) -> dict:
+    """Lone tickets: how many were queued, their latency, and the CPU each process spent on one."""
+    queued = len(seen["to_queued_ms"])
+    per_ticket(processes, queued)
+    return {"tickets": asked, "submitted": queued + len(seen["refused"]) + len(seen["lost"]), "queued": queued,
+            "refused": dict(Counter(str(s) for s in seen["refused"])), "lost": seen["lost"],
+            "lost_count": len(seen["lost"]), "all_notified": all_notified, "wall_s": round(wall_s, 2),
+            "to_queued_ms": percentiles(seen["to_queued_ms"]), "processes": processes}
+
+
+def above_idle(processes: dict, wall_s: float, idle: dict, names: list[str], tickets: int) -> float | None:
+    """The system's CPU ms a ticket beyond what its processes use idle in as long a time."""
+    busy = [processes.get(n, {}).get("cpu_s") for n in names]
+    rest = [idle["processes"].get(n, {}).get("cpu_pct") for n in names]
+    if not tickets or not names or None in busy or None in rest:
+        return None
+    return round(1000 * (sum(busy) - sum(rest) / 100 * wall_s) / tickets, 2)
 
 
 def timeline(series: dict, bucket_s: float = 1.0) -> list[dict]:

@@ -1,4 +1,4 @@
-"""One bench run: idle memory, the two references, then the system under load, in that order."""
+"""The bench's phases against the system: idle, the two references, then the system under load."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from shared.messages.tickets import TicketSubmitted
 from escalier_cli.bench import report as rep
 from escalier_cli.bench.load import ticket_body
 from escalier_cli.bench.observer import EventWatch
-from escalier_cli.bench.procs import Child
+from escalier_cli.bench.procs import Child, until
 from escalier_cli.bench.procstat import ProcessWatch
 from escalier_cli.bench.target import Target, free_port
 from escalier_cli.broker import port_open
@@ -50,6 +50,16 @@ def sample_event() -> tuple[list, int]:
     data = TicketSubmitted(ticket_id=str(uuid.uuid4()), submitted_at=datetime.now(UTC), **body)
     headers, value = encode(new_event("intake", data))
     return headers, len(value)
+
+
+async def measure_idle(opts: Namespace, watch: ProcessWatch) -> dict:
+    """After `settle` seconds, every process's CPU, wake-ups and memory over `idle_window` seconds of no load."""
+    await asyncio.sleep(opts.settle)  # the services finish starting up (imports, first fetches)
+    watch.mark()
+    began = time.monotonic()
+    await asyncio.sleep(opts.idle_window)  # the phase is a length of time: nothing to wait for
+    window_s = time.monotonic() - began
+    return {"window_s": round(window_s, 1), "processes": watch.usage(window_s)}
 
 
 async def reference_bus(opts: Namespace, target: Target) -> dict:
@@ -85,15 +95,6 @@ async def reference_http(opts: Namespace, data_dir: Path) -> dict:
         server.wait(15)
 
 
-async def _until(probe, timeout_s: float, interval_s: float = 0.1) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while not await probe():
-        if time.monotonic() > deadline:
-            return False
-        await asyncio.sleep(interval_s)
-    return True
-
-
 async def _drain(opts: Namespace, load: dict, events: EventWatch, receiver: Child) -> float:
     """Wait until every accepted ticket is routed and notified (or the drain timeout); seconds waited."""
     began = time.monotonic()
@@ -105,8 +106,8 @@ async def _drain(opts: Namespace, load: dict, events: EventWatch, receiver: Chil
     async def all_notified() -> bool:
         return (await receiver.ask("count"))["notified"] >= len(accepted)
 
-    await _until(all_routed, opts.drain_timeout)
-    await _until(all_notified, max(5.0, opts.drain_timeout - (time.monotonic() - began)), interval_s=0.5)
+    await until(all_routed, opts.drain_timeout)
+    await until(all_notified, max(5.0, opts.drain_timeout - (time.monotonic() - began)), interval_s=0.5)
     return time.monotonic() - began
 
 
@@ -129,7 +130,8 @@ async def measure_system(opts: Namespace, target: Target, watch: ProcessWatch) -
         load = await _load(spec, watch, _timeout(opts))
         during_load = watch.usage(time.monotonic() - began)
         drained = await _drain(opts, load, events, receiver)
-        processes = watch.usage(time.monotonic() - began)
+        window_s = time.monotonic() - began
+        processes = watch.usage(window_s)
         for name, figures in processes.items():
             figures["cpu_pct_during_load"] = during_load.get(name, {}).get("cpu_pct")
         webhooks = await receiver.result(30, stop=True)
@@ -139,17 +141,15 @@ async def measure_system(opts: Namespace, target: Target, watch: ProcessWatch) -
         for child in (receiver, agents):
             if child:
                 child.kill()
-    return _sections(load, events, webhooks, worked, processes, drained)
+    return _sections(load, events, webhooks, worked, processes, drained, window_s)
 
 
-def _sections(load, events, webhooks, worked, processes, drained) -> tuple[dict, dict]:
+def _sections(load, events, webhooks, worked, processes, drained, window_s) -> tuple[dict, dict]:
     pipeline, series = rep.pipeline_section(load, events.submitted, events.routed, webhooks["first"])
-    pipeline.update(webhook_calls=webhooks["calls"], drain_s=round(drained, 1))
+    pipeline.update(webhook_calls=webhooks["calls"], drain_s=round(drained, 1), window_s=round(window_s, 2))
     processes["bench-load"] = load["process"]
-    accepted = max(1, sum(1 for r in load["records"] if r[1]))
-    for figures in processes.values():
-        # What one ticket costs each process, whole journey included: the sum bounds throughput per core.
-        figures["cpu_ms_per_ticket"] = round(1000 * figures["cpu_s"] / accepted, 2) if figures.get("cpu_s") else None
+    # What one ticket costs each process, whole journey included: the sum bounds throughput per core.
+    rep.per_ticket(processes, sum(1 for r in load["records"] if r[1]))
     for name, child in (("bench-receiver", webhooks), ("bench-agents", worked)):
         if child and name in processes:
             processes[name]["peak_rss_mb"] = child["process"]["peak_rss_mb"]

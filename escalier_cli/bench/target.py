@@ -12,12 +12,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from shared.messaging.broker import ensure_topics, wait_for_broker
 
+from escalier_cli.bench.procstat import listening_pid
 from escalier_cli.broker import EmbeddedBroker
 from escalier_cli.system import SERVICES, System
 
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 UNLIMITED = str(10**9)
 # The limiter is not what a throughput bench measures; bench requesters are many but few per second.
 BENCH_ENV = {
@@ -49,6 +52,7 @@ class Target:
     pids: dict[str, int] = field(default_factory=dict)
     started: bool = False
     data_dir: Path | None = None
+    found: list[str] = field(default_factory=list)  # the processes found by the port they listen on
 
 
 @contextmanager
@@ -79,4 +83,17 @@ def running_system(urls: dict[str, str], bootstrap: str | None, pids: dict[str, 
 
     urls = {n: f"http://127.0.0.1:{p}" for n, p in SERVICES.items()} | urls  # `escalier up`'s ports unless told
     bootstrap = bootstrap or os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or ServiceSettings().kafka_bootstrap_servers
-    return Target(urls, bootstrap, ServiceSettings().jwt_secret, dict(pids))
+    found = find_pids({"broker": f"tcp://{bootstrap.split(',')[0]}", **urls}, skip=set(pids))
+    return Target(urls, bootstrap, ServiceSettings().jwt_secret, dict(pids) | found, found=sorted(found))
+
+
+def find_pids(addresses: dict[str, str], skip: set[str]) -> dict[str, int]:
+    """The processes listening on these loopback addresses, by name, for those `--pid` did not name."""
+    found = {}
+    for name, address in addresses.items():
+        parts = urlsplit(address)
+        if name in skip or parts.hostname not in LOOPBACK or not parts.port:
+            continue
+        if (pid := listening_pid(parts.port)) is not None and pid not in found.values():
+            found[name] = pid
+    return found
