@@ -54,8 +54,10 @@ class ServiceSettings(BaseSettings):
     outbox_retention_s: float = Field(
         default=7 * 24 * 3600, validation_alias=AliasChoices("ESCALIER_OUTBOX_RETENTION_S")
     )
+    # The relay is woken by its own process's commits; the poll is for what none tells of
+    # (another replica's rows once it holds the lease, a wake-up lost to an error).
     outbox_poll_interval_s: float = Field(
-        default=1.0, validation_alias=AliasChoices("ESCALIER_OUTBOX_POLL_INTERVAL_S")
+        default=5.0, validation_alias=AliasChoices("ESCALIER_OUTBOX_POLL_INTERVAL_S")
     )
     # After the broker came back empty: the retained outbox is published again this long after
     # the first time (Tansu can lose acknowledged writes made while topics are being recreated).
