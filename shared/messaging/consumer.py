@@ -112,9 +112,10 @@ class ConsumerRunner:
         self._fetching = BrokerPaced(self._consumer)
         if woken:
             try:
-                bell = doorbell.Doorbell(doorbell.folder(s.kafka_bootstrap_servers, s.wakeup_dir), self._subscriptions, s.consumer_group)
+                folder = doorbell.folder(s.kafka_bootstrap_servers, s.wakeup_dir)
                 self._fetching = Woken(
-                    self._consumer, bell, safety_poll_s=s.consumer_safety_poll_s, fetch_wait_s=s.woken_fetch_wait_ms / 1000
+                    self._consumer, doorbell.Doorbell(folder, self._subscriptions, s.consumer_group),
+                    safety_poll_s=s.consumer_safety_poll_s, fetch_wait_s=s.woken_fetch_wait_ms / 1000,
                 )
             except OSError as exc:
                 log.warning("no wake-ups (%r): fetching on the broker's pace", exc)

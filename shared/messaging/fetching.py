@@ -72,6 +72,7 @@ class Woken:
         """Fetch every partition until it is caught up (after a rewind; at the safety poll)."""
         self._next_drain = 0.0
         self._handled_to.clear()
+        self._rung.clear()  # ends of a log that may be gone: the drain reads what there is
 
     def wake(self) -> None:
         """Make next() return now (a stop, a rewind)."""
@@ -121,6 +122,9 @@ class Woken:
             self._next_drain = time.monotonic() + self._safety_poll_s
             for tp in assigned:
                 self._draining.setdefault(tp, now_ms)
+            # What was rung for is in the log by now: the drain reads it, and an end this member
+            # will never reach (its records read before a rebalance) holds nothing up.
+            self._rung.clear()
         for (topic, partition), end in self._doorbell.take().items():
             tp = TopicPartition(topic, partition)
             if tp in assigned and end > self._handled_to.get(tp, -1):
