@@ -79,6 +79,8 @@ class ConsumerRunner:
         self._consumer: AIOKafkaConsumer | None = None
         self._stopping = asyncio.Event()
         self._rewind = False
+        # The group's next assignment is read from the start too (see rewind()).
+        self._rewind_next_assignment = False
         self._fetching: BrokerPaced | Woken | None = None
         self._uncommitted: dict[TopicPartition, int] = {}
         self._commit_at: float | None = None
@@ -131,6 +133,7 @@ class ConsumerRunner:
             if self._rewind and self._consumer.assignment():
                 self._rewind = False
                 self._uncommitted.clear()  # positions of a log that is gone
+                self._commit_at = None  # nothing left to commit: a due time kept would spin this loop
                 await self._consumer.seek_to_beginning()
                 self._fetching.drain_all()
             until = self._commit_at if self._commit_at is not None else time.monotonic() + 3600
@@ -148,6 +151,8 @@ class ConsumerRunner:
         """Commit the positions handled and not yet committed (of `partitions`, or all)."""
         positions = {tp: p for tp, p in self._uncommitted.items() if partitions is None or tp in partitions}
         if not positions:
+            if not self._uncommitted:
+                self._commit_at = None
             return
         try:
             await self._consumer.commit(positions)
@@ -167,8 +172,15 @@ class ConsumerRunner:
 
     def rewind(self) -> None:
         """Read every assigned partition again from its start: the broker came back empty, and a
-        position kept from before may have skipped republished records (the inbox drops repeats)."""
+        position kept from before may have skipped republished records (the inbox drops repeats).
+
+        The group's next assignment is rewound too: the broker forgot the group, and its members
+        rejoin when their heartbeat fails, which on Tansu takes about half the session timeout,
+        before or after this call. Joined after it, a member starts from the offsets committed to
+        the new broker meanwhile, positions of the old log or read past records not yet
+        republished: every consumer of a topic then misses the same events for good."""
         self._rewind = True
+        self._rewind_next_assignment = True
         if self._fetching is not None:
             self._fetching.wake()
 
@@ -335,4 +347,9 @@ class _CommitOnRevoke(ConsumerRebalanceListener):
         await self._runner.commit(set(revoked))
 
     async def on_partitions_assigned(self, assigned) -> None:
-        pass
+        runner = self._runner
+        if runner._rewind_next_assignment and assigned:
+            runner._rewind_next_assignment = False
+            runner._rewind = True  # the loop seeks to the beginning before its next fetch
+            if runner._fetching is not None:
+                runner._fetching.wake()

@@ -30,9 +30,10 @@ from tests.helpers import OPS, TEST_JWT_SECRET, agent_headers, eventually, reque
 FULL = os.environ.get("ESCALIER_FAULTS_FULL") == "1"
 RATE_PER_S = float(os.environ.get("ESCALIER_FAULTS_RATE", "20" if FULL else "6"))
 BROKER_OUTAGE_S = 30.0 if FULL else 8.0
-# Seen in a fresh-clone CI run: 46 tickets not yet at their tier 120 s after the 8 s outage
-# (they were there by the next test); why it is that slow is not found yet.
+# Generous: a system that does not converge fails at ROUTED_AFTER_BROKER_S, well before this.
 SETTLE_TIMEOUT_S = 900.0 if FULL else 420.0
+# Every ticket accepted is at its tier this long after the broker is back (issue 16).
+ROUTED_AFTER_BROKER_S = 30.0
 RESTART_PROBE = "readyz" if FULL else "healthz"
 
 # Words that route to each tier (services/triage/rules.yaml), so all three tiers hold tickets.
@@ -87,7 +88,21 @@ class FaultSystem:
         await eventually(answers, timeout_s=timeout_s, interval_s=0.2)
 
     async def all_ready(self, timeout_s: float = 120.0) -> None:
-        await asyncio.gather(*(self.ready(n, timeout_s) for n in self.system.services))
+        try:
+            await asyncio.gather(*(self.ready(n, timeout_s) for n in self.system.services))
+        except AssertionError:
+            raise AssertionError(f"not all ready within {timeout_s}s: {await self.readiness()}") from None
+
+    async def readiness(self) -> dict[str, object]:
+        """Each service's /readyz answer (its checks), or the error asking for it."""
+        answers: dict[str, object] = {}
+        async with httpx.AsyncClient(timeout=2.0) as client:
+            for name in self.system.services:
+                try:
+                    answers[name] = (await client.get(f"{self.url(name)}/readyz")).json()
+                except (httpx.HTTPError, ValueError) as exc:
+                    answers[name] = repr(exc)
+        return answers
 
     async def kill9(self, name: str, down_s: float = 2.0) -> None:
         """kill -9 one service, leave it down `down_s`, start it again and wait until it serves.
@@ -119,12 +134,58 @@ class FaultSystem:
         await self.ready(name, probe=RESTART_PROBE)
         return took
 
-    async def broker_down(self, outage_s: float) -> None:
-        """Stop the broker for `outage_s`, then start it again, empty (memory storage)."""
+    async def broker_down(self, outage_s: float) -> float:
+        """Stop the broker for `outage_s`, then start it again, empty (memory storage).
+
+        Returns when it listened again (monotonic).
+        """
         await asyncio.to_thread(self.broker.stop)
         self.faults["broker stopped"] += 1
         await asyncio.sleep(outage_s)  # the outage itself
         await asyncio.to_thread(self.broker.start)
+        return time.monotonic()
+
+    async def held_by_a_tier(self, ticket_ids: set[str], client: httpx.AsyncClient) -> set[str]:
+        """Which of `ticket_ids` a tier holds or held (the hand-off arrived), asked of all three."""
+        async def held(ticket_id: str) -> bool:
+            for tier in (1, 2, 3):
+                try:
+                    answer = await client.get(f"{self.url(f'tier{tier}')}/tickets/{ticket_id}")
+                except httpx.HTTPError:
+                    continue
+                if answer.status_code == 200:
+                    return True
+            return False
+
+        found: set[str] = set()
+        pending = sorted(ticket_ids)
+        for start in range(0, len(pending), 20):  # a few at a time: the probe must not be the load
+            chunk = pending[start : start + 20]
+            found |= {t for t, yes in zip(chunk, await asyncio.gather(*map(held, chunk))) if yes}
+        return found
+
+    async def routed_by(self, load: Load, deadline: float) -> float:
+        """Wait until every ticket `load` got accepted is held by a tier; fail at `deadline` (monotonic).
+
+        Returns when the last one arrived (monotonic). Tickets still being accepted count as they come.
+        """
+        seen: set[str] = set()
+        async with httpx.AsyncClient(timeout=5, headers=OPS) as client:
+            while True:
+                pending = set(load.accepted.values()) - seen
+                if pending:
+                    seen |= await self.held_by_a_tier(pending, client)
+                    pending -= seen
+                now = time.monotonic()
+                if not pending and load.done:
+                    return now
+                if now >= deadline:
+                    sample = sorted(pending)[:5]
+                    raise AssertionError(
+                        f"{len(pending)} of {len(load.accepted)} accepted tickets not at a tier by the deadline "
+                        f"(e.g. {sample})"
+                    )
+                await asyncio.sleep(0.5)  # the probe's pace
 
     async def settle_and_verify(self, load: Load) -> None:
         """Wait until `escalier verify` passes, then run the command itself and assert on it and the load."""
@@ -205,6 +266,11 @@ class Load:
                 self.answers[type(exc).__name__] += 1
             await asyncio.sleep(0.25)  # a client's back-off before retrying with the same key
         self.answers["gave up"] += 1
+
+    @property
+    def done(self) -> bool:
+        """Stopped, and every submission got its answer."""
+        return self._runner is not None and self._runner.done()
 
     async def stop(self) -> None:
         self._stopping.set()
