@@ -79,8 +79,8 @@ class ConsumerRunner:
         self._consumer: AIOKafkaConsumer | None = None
         self._stopping = asyncio.Event()
         self._rewind = False
-        # The group's next assignment is read from the start too (see rewind()).
-        self._rewind_next_assignment = False
+        # Until then (monotonic), the group's next assignment is read from the start too (see rewind()).
+        self._rewind_assignments_until = 0.0
         self._fetching: BrokerPaced | Woken | None = None
         self._uncommitted: dict[TopicPartition, int] = {}
         self._commit_at: float | None = None
@@ -180,7 +180,8 @@ class ConsumerRunner:
         the new broker meanwhile, positions of the old log or read past records not yet
         republished: every consumer of a topic then misses the same events for good."""
         self._rewind = True
-        self._rewind_next_assignment = True
+        # A rejoin comes within a few session timeouts; one long after is an ordinary rebalance.
+        self._rewind_assignments_until = time.monotonic() + 3 * self._settings.session_timeout_ms / 1000
         if self._fetching is not None:
             self._fetching.wake()
 
@@ -348,8 +349,8 @@ class _CommitOnRevoke(ConsumerRebalanceListener):
 
     async def on_partitions_assigned(self, assigned) -> None:
         runner = self._runner
-        if runner._rewind_next_assignment and assigned:
-            runner._rewind_next_assignment = False
+        if assigned and time.monotonic() < runner._rewind_assignments_until:
+            runner._rewind_assignments_until = 0.0
             runner._rewind = True  # the loop seeks to the beginning before its next fetch
             if runner._fetching is not None:
                 runner._fetching.wake()
