@@ -48,9 +48,6 @@ class AlarmClock:
             self.woken += 1
             self._wake.set()
 
-    def wake(self) -> None:
-        self._wake.set()
-
     async def run(self) -> None:
         while True:
             self._wake.clear()  # before reading: a commit from now on wakes the wait below

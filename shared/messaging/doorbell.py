@@ -53,7 +53,6 @@ class Bell:
         self._waiting: dict[str, dict[int, int]] = {}  # socket path -> partition -> end, for full queues
         self._topic_of: dict[str, str] = {}
         self._retry: asyncio.TimerHandle | None = None
-        self.rung = 0
 
     def ring(self, topic: str, ends: Mapping[int, int]) -> None:
         """Tell every consumer of `topic` that these partitions now end at these offsets."""
@@ -65,7 +64,6 @@ class Bell:
             return
         for path in paths:
             self._send(path, topic, dict(ends))
-        self.rung += 1
 
     def _send(self, path: str, topic: str, ends: dict[int, int]) -> None:
         pending = self._waiting.pop(path, None)

@@ -6,27 +6,15 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
-import pytest
 
-from shared.db import Database
 from shared.messages import new_event
 from shared.messages.common import Requester, TicketSnapshot
 from shared.messages.tickets import TicketRouted
-from shared.messaging.outbox import OutboxMessage
-from shared.sla.contracts import Contracts
 
 from services.tiers.handlers import Tier, receive_handoff
 from services.tiers.models import TierTicket
 from services.tiers.timers import AlarmClock
 from tests.helpers import eventually
-
-
-@pytest.fixture
-async def tier(database_url) -> Tier:
-    db = Database(database_url)
-    await db.create_tables([TierTicket, OutboxMessage])
-    yield Tier(number=1, db=db, contracts=Contracts.load())
-    await db.dispose()
 
 
 async def queue(tier: Tier, ticket_id: str, priority: str) -> datetime:

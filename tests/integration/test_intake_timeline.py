@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from sqlmodel import col, select
+from sqlmodel import select
 
 from shared.auth import Principal, Role
 from shared.db import Database

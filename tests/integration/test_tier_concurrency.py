@@ -6,27 +6,15 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
-import pytest
 
 from shared.auth import Principal, Role
-from shared.db import Database
 from shared.messages import new_event
 from shared.messages.common import Requester, TicketSnapshot
 from shared.messages.tickets import TicketRouted
-from shared.messaging.outbox import OutboxMessage
-from shared.sla.contracts import Contracts
 
 from services.tiers.domain import NotYourTicket
 from services.tiers.handlers import Tier, act, receive_handoff
 from services.tiers.models import TierTicket
-
-
-@pytest.fixture
-async def tier(database_url) -> Tier:
-    db = Database(database_url)
-    await db.create_tables([TierTicket, OutboxMessage])
-    yield Tier(number=1, db=db, contracts=Contracts.load())
-    await db.dispose()
 
 
 async def queued_ticket(tier: Tier, ticket_id: str) -> None:
