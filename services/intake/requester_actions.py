@@ -13,14 +13,14 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.auth import Principal
 from shared.db import Database, utcnow
 from shared.messages import Envelope, new_event
-from shared.messages.common import Payload
+from shared.messages.common import Note, Payload, Text
 from shared.messaging.outbox import add_to_outbox
 from shared.topics import TICKETS_EVENTS
 
@@ -33,16 +33,13 @@ SOURCE = "intake"
 
 router = APIRouter(tags=["requester actions"])
 
-Message = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
-Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2_000)]
-
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
 class ReplyBody(_Body):
-    body: Message
+    body: Text
 
 
 class ReopenBody(_Body):

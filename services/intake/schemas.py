@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 
-from shared.messages.common import Category, Level, Requester
-
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Description = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
-Organization = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+from shared.messages.common import Category, Description, Level, Organization, Requester, Title
 
 
 class TicketCreate(BaseModel):

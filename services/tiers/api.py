@@ -6,12 +6,12 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict
 
 from shared.auth import Principal
 from shared.db import MAX_OFFSET
 from shared.lifecycle import Status
-from shared.messages.common import Specialty
+from shared.messages.common import Agent, Specialty, Text
 from shared.messaging.replay import replay
 from shared.reports import KpiBuilder
 from shared.topics import TICKETS_EVENTS
@@ -22,9 +22,6 @@ from services.tiers.models import TierTicket
 from services.tiers.permissions import PERMISSIONS, check_member
 
 router = APIRouter(tags=["agents"])
-
-Agent = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
 
 
 class _Body(BaseModel):

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, model_validator
 from sqlalchemy import JSON, Column, Text
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -22,7 +22,7 @@ from shared.db import UTCDateTime, utcnow
 from shared.errors import NotFound
 from shared.lifecycle import Status
 from shared.messages import decode, new_event
-from shared.messages.common import Category, CommentSnapshot, Language, TicketSnapshot
+from shared.messages.common import Body, Category, CommentSnapshot, Language, Tag, TicketSnapshot, Title
 from shared.messages.kb import ArticlePublished, ArticleRetired, ArticleUpdated
 from shared.messaging.outbox import OutboxMessage, add_to_outbox
 from shared.topics import KB_ARTICLES, TICKETS_EVENTS
@@ -49,11 +49,6 @@ class TierArticle(SQLModel, table=True):
     author: str
     from_ticket_id: str | None = None
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-
-
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Body = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50_000)]
-Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
 
 
 # The version an edit replaces: the next one (+1) must still fit a 64-bit integer (the event's JSON, the

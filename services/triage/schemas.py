@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict
 
-from shared.messages.common import Category, Language, Level
+from shared.messages.common import Category, Description, Language, Level, Title
 from shared.messages.tickets import SuggestedArticle
 
 from services.triage.domain import Decision
-
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Description = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
 
 
 class ClassifyRequest(BaseModel):

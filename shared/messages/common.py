@@ -1,11 +1,11 @@
-"""Value types used by several event schemas."""
+"""Value types used by several event schemas, and the bounded text fields of every service's HTTP bodies."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 Level = Literal["low", "medium", "high"]
 Language = Literal["fr", "en"]
@@ -15,6 +15,24 @@ Category = Literal[
     "account", "email", "hardware", "software", "network", "server", "security", "application", "other"
 ]
 Specialty = Literal["security", "network", "software"]
+
+
+# The bounded text fields of the HTTP bodies, written once: a title is 200 characters at intake, at
+# triage's `/classify` and in the knowledge base alike. Surrounding white space is stripped first; an
+# empty value is a 422 naming the field.
+def _text(max_length: int, min_length: int = 1) -> StringConstraints:
+    return StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length)
+
+
+Title = Annotated[str, _text(200)]
+Description = Annotated[str, _text(20_000)]  # a ticket's description
+Text = Annotated[str, _text(20_000)]  # a comment, a reply, a resolution, a requester's message
+Note = Annotated[str, _text(2_000, min_length=0)]  # an optional remark: a rating's comment
+Body = Annotated[str, _text(50_000)]  # an article
+Tag = Annotated[str, _text(40)]
+Name = Annotated[str, _text(100)]  # an organization, an agent
+Organization = Name
+Agent = Name
 
 
 class Payload(BaseModel):
