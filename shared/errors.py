@@ -1,4 +1,4 @@
-"""Broken rules as exceptions; `shared.runtime` maps each family to one HTTP status."""
+"""Broken rules as exceptions; `shared.web.errors` maps each family to one HTTP status."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Which database errors are the storage being unavailable for a while, not a bug.
 
 A lock held too long by another process, a full disk, a database refusing connections: the
-API answers 503 with Retry-After (shared/runtime.py), the consumer waits and retries without
+API answers 503 with Retry-After (shared/web/errors.py), the consumer waits and retries without
 dead-lettering (shared/messaging/consumer.py). Anything else stays an error.
 """
 

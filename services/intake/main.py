@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from shared.runtime import ServiceRuntime, service_app
+from shared.runtime import ServiceRuntime
 from shared.sla.contracts import Contracts
+from shared.web.app import service_app
 
 from services.intake import requester_actions, self_service
 from services.intake.api import router

@@ -9,7 +9,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from shared.runtime import ServiceRuntime, service_app
+from shared.runtime import ServiceRuntime
+from shared.web.app import service_app
 
 from services.notifier import handlers, subscriptions
 from services.notifier.api import router

@@ -6,9 +6,9 @@ from functools import partial
 
 from fastapi import FastAPI
 
-from shared.runtime import ServiceRuntime, service_app
-
+from shared.runtime import ServiceRuntime
 from shared.sla.contracts import Contracts
+from shared.web.app import service_app
 
 from services.tiers import kb, metrics
 from services.tiers.api import router

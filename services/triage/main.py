@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from shared.runtime import ServiceRuntime, service_app
+from shared.runtime import ServiceRuntime
+from shared.web.app import service_app
 
 from services.triage import knowledge
 from services.triage.api import router

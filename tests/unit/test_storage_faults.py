@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import exc as sa_exc
 
-from shared.runtime import install_error_handlers
+from shared.web.errors import install_error_handlers
 from shared.storage import FULL, LOCKED, UNAVAILABLE, storage_fault
 
 
