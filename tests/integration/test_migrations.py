@@ -1,4 +1,5 @@
-"""Schema migrations: each service's revisions build exactly its models' tables, once, on both databases."""
+"""Schema migrations: each service's revisions and the plumbing's build exactly its models' tables, once, on both
+databases."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import asyncio
 
 import pytest
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from shared.db import Database
 from shared.migrations import differences, upgrade
@@ -27,20 +28,51 @@ async def db(database_url):
     await database.dispose()
 
 
-async def revision_of(db: Database) -> str | None:
+async def revisions_of(db: Database) -> set[str]:
     async with db.engine.connect() as connection:
-        return await connection.run_sync(lambda sync: MigrationContext.configure(sync).get_current_revision())
+        return set(await connection.run_sync(lambda sync: MigrationContext.configure(sync).get_current_heads()))
+
+
+async def tables_of(db: Database) -> set[str]:
+    async with db.engine.connect() as connection:
+        return set(await connection.run_sync(lambda sync: inspect(sync).get_table_names()))
 
 
 @pytest.mark.parametrize("schema", SCHEMAS)
 async def test_the_revisions_build_exactly_the_models_and_a_second_upgrade_changes_nothing(db, schema):
     await upgrade(db, schema)
     assert await differences(db, SCHEMAS[schema]) == []  # fails when a model changed without a revision
-    head = await revision_of(db)
-    assert head is not None
+    heads = await revisions_of(db)
+    assert len(heads) == 2 and "p0001" in heads  # the service's own branch, and the plumbing's
 
     await upgrade(db, schema)
-    assert await revision_of(db) == head
+    assert await revisions_of(db) == heads
+
+
+async def test_the_plumbing_tables_are_the_plumbing_branchs_alone(db):
+    await upgrade(db, "tiers", to="plumbing@head")
+    assert await tables_of(db) == {"alembic_version", "inbox", "outbox", "leases"}
+    await upgrade(db, "tiers")
+    assert await differences(db, SCHEMAS["tiers"]) == []
+
+
+async def test_a_database_whose_service_revisions_made_the_plumbing_tables_keeps_them_and_their_rows(db):
+    # What the services' revisions left before the plumbing branch: inbox, outbox and leases made by
+    # their own first revisions, so the version table names the service's head alone.
+    from shared.messaging.outbox import OutboxMessage
+
+    await upgrade(db, "intake")
+    async with db.unit_of_work() as session:
+        await session.exec(text("DELETE FROM alembic_version WHERE version_num = 'p0001'"))
+        session.add(OutboxMessage(event_id="e1", topic="tickets.events", key=b"k", value=b"v", headers=[]))
+    assert "p0001" not in await revisions_of(db)
+
+    await upgrade(db, "intake")
+
+    assert "p0001" in await revisions_of(db)
+    assert await differences(db, INTAKE) == []
+    async with db.read() as session:
+        assert len((await session.exec(OutboxMessage.__table__.select())).all()) == 1
 
 
 async def test_a_database_made_before_migrations_is_taken_over_without_loss(db):
@@ -48,6 +80,7 @@ async def test_a_database_made_before_migrations_is_taken_over_without_loss(db):
     from shared.messaging.outbox import OutboxMessage
 
     await upgrade(db, "intake", to="0001")
+    await upgrade(db, "intake", to="plumbing@head")
     async with db.unit_of_work() as session:
         await session.exec(text("DROP TABLE alembic_version"))
         session.add(OutboxMessage(event_id="e1", topic="tickets.events", key=b"k", value=b"v", headers=[]))
@@ -60,7 +93,7 @@ async def test_a_database_made_before_migrations_is_taken_over_without_loss(db):
 
     await upgrade(db, "intake")
 
-    assert await revision_of(db) is not None
+    assert len(await revisions_of(db)) == 2
     assert await differences(db, INTAKE) == []
     async with db.read() as session:
         assert len((await session.exec(OutboxMessage.__table__.select())).all()) == 1
