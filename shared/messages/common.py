@@ -55,8 +55,8 @@ class CommentSnapshot(Payload):
     at: datetime
 
 
-class TicketSnapshot(Payload):
-    """Everything a tier needs to work a ticket, carried by every hand-off."""
+class TicketCore(Payload):
+    """What the requester said at submission, carried unchanged by the submission and every hand-off."""
 
     ticket_id: str
     title: str
@@ -65,11 +65,20 @@ class TicketSnapshot(Payload):
     organization: str
     impact: Level
     urgency: Level
+    category_hint: str | None = None
+    submitted_at: datetime
+
+    def core(self) -> dict:
+        """The core fields as keyword arguments, for the next stage's event."""
+        return {name: getattr(self, name) for name in TicketCore.model_fields}
+
+
+class TicketSnapshot(TicketCore):
+    """Everything a tier needs to work a ticket, carried by every hand-off."""
+
     priority: Priority
     category: Category
     specialty: Specialty | None = None
-    category_hint: str | None = None
-    submitted_at: datetime
     tiers_visited: list[int] = []
     comments: list[CommentSnapshot] = []
     # The contract clocks as the last tier left them (shared.sla.clocks.TicketClocks), and

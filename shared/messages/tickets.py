@@ -9,27 +9,17 @@ from pydantic import Field
 
 from shared.messages.common import (
     Category,
-    Level,
     Payload,
     Priority,
-    Requester,
     Specialty,
+    TicketCore,
     TicketSnapshot,
     TierNumber,
 )
 
 
-class TicketSubmitted(Payload):
-    ticket_id: str
-    title: str
-    description: str
-    requester: Requester
-    organization: str
-    impact: Level
-    urgency: Level
-    category_hint: str | None = None
+class TicketSubmitted(TicketCore):
     callback_url: str | None = None
-    submitted_at: datetime
 
 
 class TicketTriaged(Payload):
