@@ -21,7 +21,6 @@ import yaml
 
 from shared.db import Database
 
-from services.triage import knowledge
 from services.triage.domain import RuleSet
 from services.triage.evaluation import (
     LabelledSet,
@@ -34,10 +33,11 @@ from services.triage.evaluation import (
     top_k_share,
 )
 from services.triage.handlers import Triage, decide
-from services.triage.kb_index import index_for
-from services.triage.knowledge import KnowledgeBase
+from services.triage.knowledge import handlers as knowledge
+from services.triage.knowledge.handlers import KnowledgeBase
+from services.triage.knowledge.index import index_for
+from services.triage.knowledge.starter import load_starter
 from services.triage.rulebook import load_rules
-from services.triage.starter import load_starter
 
 DATA = Path(__file__).resolve().parents[2] / "tests" / "data"
 DEFAULT_TICKETS = DATA / "labelled_tickets.yaml"

@@ -16,9 +16,10 @@ from shared.messaging import preload
 from shared.messaging.outbox import add_handoff, add_to_outbox
 from shared.topics import TICKETS_EVENTS, tier_topic
 
-from services.triage import knowledge, ranking
 from services.triage.domain import Decision, RuleSet, classify_words
-from services.triage.knowledge import Candidate, KnowledgeBase
+from services.triage.knowledge import handlers as knowledge
+from services.triage.knowledge.domain import category_votes
+from services.triage.knowledge.handlers import Candidate, KnowledgeBase
 from services.triage.models import TriageDecision
 from services.triage.text import Analysis, analyse
 
@@ -89,7 +90,7 @@ def conclude(
         impact=impact,
         urgency=urgency,
         category_hint=category_hint,
-        kb_votes=ranking.category_votes([article.category for article, _ in suggested]),
+        kb_votes=category_votes([article.category for article, _ in suggested]),
     )
     return Outcome(decision, analysis.language, suggested)
 

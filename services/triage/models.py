@@ -1,13 +1,14 @@
-"""Triage's tables: the decision taken for each ticket, the knowledge base and its deflections."""
+"""Triage's tables: the decision taken for each ticket here; the knowledge base's in `knowledge.models`."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Column, Text
 from sqlmodel import Field, SQLModel
 
 from shared.db import UTCDateTime, utcnow
+
+from services.triage.knowledge.models import KbArticle, KbDeflection
 
 
 class TriageDecision(SQLModel, table=True):
@@ -20,40 +21,6 @@ class TriageDecision(SQLModel, table=True):
     priority: str
     explanation: str
     decided_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-
-
-class KbArticle(SQLModel, table=True):
-    """An article as triage indexes it, with its deflection counters.
-
-    The searchable text lives beside it in the engine's own index (`kb_fts` on SQLite,
-    `kb_search` on PostgreSQL), written in the same transaction.
-    """
-
-    __tablename__ = "kb_articles"
-
-    article_id: str = Field(primary_key=True)
-    title: str
-    body: str = Field(sa_column=Column(Text, nullable=False))
-    language: str = Field(index=True)
-    category: str = Field(index=True)
-    tags: list = Field(default=[], sa_column=Column(JSON, nullable=False))
-    version: int = 1
-    status: str = Field(default="published", index=True)
-    author: str
-    updated_at: datetime = Field(sa_type=UTCDateTime)
-    suggested: int = 0  # times offered on a ticket at triage
-    opened: int = 0  # times read through GET /kb/articles/{id}
-    solved: int = 0  # tickets the requester resolved with it (level 0)
-
-
-class KbDeflection(SQLModel, table=True):
-    """A ticket its requester resolved with an article: counted once per ticket."""
-
-    __tablename__ = "kb_deflections"
-
-    ticket_id: str = Field(primary_key=True)
-    article_id: str = Field(index=True)
-    resolved_at: datetime = Field(sa_type=UTCDateTime)
 
 
 MODELS = (TriageDecision, KbArticle, KbDeflection)
