@@ -21,7 +21,6 @@ import yaml
 
 from shared.db import Database
 
-from services.triage.domain import RuleSet
 from services.triage.evaluation import (
     LabelledSet,
     LabelledTicket,
@@ -32,12 +31,13 @@ from services.triage.evaluation import (
     scores,
     top_k_share,
 )
-from services.triage.handlers import Triage, decide
 from services.triage.knowledge import handlers as knowledge
 from services.triage.knowledge.handlers import KnowledgeBase
 from services.triage.knowledge.index import index_for
 from services.triage.knowledge.starter import load_starter
-from services.triage.rulebook import load_rules
+from services.triage.routing.domain import RuleSet
+from services.triage.routing.handlers import Triage, decide
+from services.triage.routing.rulebook import load_rules
 
 DATA = Path(__file__).resolve().parents[2] / "tests" / "data"
 DEFAULT_TICKETS = DATA / "labelled_tickets.yaml"

@@ -37,12 +37,12 @@ from shared.messaging import preload
 from shared.migrations import upgrade
 
 from services.triage.evaluate import DEFAULT_TICKETS, load_labelled
-from services.triage.handlers import Triage, conclude, record, route_ticket, route_tickets
 from services.triage.knowledge import handlers as knowledge
 from services.triage.knowledge.handlers import KnowledgeBase
 from services.triage.knowledge.index import index_for
 from services.triage.knowledge.starter import load_starter
-from services.triage.rulebook import load_rules
+from services.triage.routing.handlers import Triage, conclude, record, route_ticket, route_tickets
+from services.triage.routing.rulebook import load_rules
 from services.triage.subscribers import PRELOAD
 from services.triage.text import analyse
 

@@ -1,26 +1,7 @@
-"""Triage's tables: the decision taken for each ticket here; the knowledge base's in `knowledge.models`."""
-
-from __future__ import annotations
-
-from datetime import datetime
-
-from sqlmodel import Field, SQLModel
-
-from shared.db import UTCDateTime, utcnow
+"""Every table of triage, each defined with its feature: what its migrations build (alembic's env
+reads MODELS) and what `knowledge.handlers.prepare` creates."""
 
 from services.triage.knowledge.models import KbArticle, KbDeflection
-
-
-class TriageDecision(SQLModel, table=True):
-    __tablename__ = "triage_decisions"
-
-    ticket_id: str = Field(primary_key=True)
-    category: str = Field(index=True)
-    tier: int
-    specialty: str | None = None
-    priority: str
-    explanation: str
-    decided_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-
+from services.triage.routing.models import TriageDecision
 
 MODELS = (TriageDecision, KbArticle, KbDeflection)

@@ -10,7 +10,7 @@ import pytest
 
 from services.triage.evaluate import judge, load_labelled, load_questions, search_ranks, starter_triage
 from services.triage.evaluation import scores, top_k_share
-from services.triage.rulebook import load_rules
+from services.triage.routing.rulebook import load_rules
 
 
 @pytest.fixture

@@ -15,12 +15,12 @@ from shared.messages.tickets import TicketSubmitted
 from shared.migrations import upgrade
 
 from services.triage.evaluate import load_labelled
-from services.triage.handlers import Triage, route_ticket, route_tickets
 from services.triage.knowledge import handlers as knowledge
 from services.triage.knowledge.handlers import KnowledgeBase
 from services.triage.knowledge.index import index_for
 from services.triage.knowledge.starter import load_starter
-from services.triage.rulebook import load_rules
+from services.triage.routing.handlers import Triage, route_ticket, route_tickets
+from services.triage.routing.rulebook import load_rules
 
 NOW = datetime(2025, 3, 3, 9, tzinfo=UTC)
 

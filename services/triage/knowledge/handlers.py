@@ -21,7 +21,8 @@ from services.triage.knowledge.domain import KnowledgeBaseRules, article_terms, 
 from services.triage.knowledge.index import Found, Match, SearchIndex, sqlite_driver
 from services.triage.knowledge.models import KbArticle, KbDeflection
 from services.triage.knowledge.starter import to_write
-from services.triage.models import MODELS, TriageDecision  # every table of triage; decisions for the stats
+from services.triage.models import MODELS  # every table of triage, created together
+from services.triage.routing.models import TriageDecision  # tickets triaged: the deflection rate's denominator
 from services.triage.text import Analysis, analyse, terms
 
 LANGUAGES: tuple[Language, ...] = get_args(Language)

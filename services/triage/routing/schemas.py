@@ -1,4 +1,4 @@
-"""Triage's HTTP shapes of a dry run (the knowledge base's are in `knowledge.schemas`)."""
+"""Routing's HTTP shapes: a ticket to classify in a dry run, and the decision with its articles."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict
 from shared.messages.common import Category, Description, Language, Level, Title
 from shared.messages.tickets import SuggestedArticle
 
-from services.triage.domain import Decision
+from services.triage.routing.domain import Decision
 
 
 class ClassifyRequest(BaseModel):

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PrivateAttr, m
 from shared.messages.common import Category, Level, Priority, Specialty, TierNumber
 
 from services.triage.knowledge.domain import KnowledgeBaseRules
-from services.triage.matching import PhraseTable, Span, outermost
+from services.triage.routing.matching import PhraseTable, Span, outermost
 from services.triage.text import normalize
 
 Term = str | list[str]  # a phrase, or words that must all appear (in any order)
