@@ -14,7 +14,7 @@ from shared.messages.common import Requester
 from shared.messages.tickets import TicketSubmitted
 from shared.migrations import upgrade
 
-from services.triage.evaluate import load_labelled
+from services.triage.evaluation.evaluate import load_labelled
 from services.triage.knowledge import handlers as knowledge
 from services.triage.knowledge.handlers import KnowledgeBase
 from services.triage.knowledge.index import index_for
