@@ -13,7 +13,7 @@ from shared.config import ServiceSettings
 
 from escalier_cli.bench.httpio import Connection as HttpConnection
 
-# A mix that triage routes to every tier (keywords from services/triage/rules.yaml).
+# A mix that triage routes to every tier (keywords from services/triage/routing/rules.yaml).
 SAMPLES = [
     ("I forgot my password", "Locked out of my laptop since this morning, please reset it.", "medium", "high"),
     ("Printer on floor 3 jams", "The printer near the kitchen jams on every page.", "low", "medium"),

@@ -7,15 +7,15 @@ from fastapi import FastAPI
 from shared.runtime import ServiceRuntime
 from shared.web.app import service_app
 
-from services.triage import knowledge
-from services.triage.api import router
-from services.triage.handlers import Triage
-from services.triage.kb_api import router as kb_router
-from services.triage.kb_index import index_for
-from services.triage.knowledge import KnowledgeBase
-from services.triage.rulebook import load_rules
+from services.triage.knowledge import handlers as knowledge
+from services.triage.knowledge.api import router as kb_router
+from services.triage.knowledge.handlers import KnowledgeBase
+from services.triage.knowledge.index import index_for
+from services.triage.knowledge.starter import load_starter
+from services.triage.routing.api import router as routing_router
+from services.triage.routing.handlers import Triage
+from services.triage.routing.rulebook import load_rules
 from services.triage.settings import TriageSettings
-from services.triage.starter import load_starter
 from services.triage.subscribers import PRELOAD, subscriptions
 
 
@@ -39,6 +39,6 @@ def create_app(settings: TriageSettings) -> FastAPI:
     runtime = _TriageRuntime(settings, kb_starter=settings.kb_starter)
     triage = Triage(rules=rules, kb=runtime.kb)
     runtime.set_subscriptions(subscriptions(triage), preload=PRELOAD)
-    app = service_app(runtime, title="Escalier triage", routers=[router, kb_router])
+    app = service_app(runtime, title="Escalier triage", routers=[routing_router, kb_router])
     app.state.triage = triage
     return app

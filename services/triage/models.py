@@ -1,59 +1,7 @@
-"""Triage's tables: the decision taken for each ticket, the knowledge base and its deflections."""
+"""Every table of triage, each defined with its feature: what its migrations build (alembic's env
+reads MODELS) and what `knowledge.handlers.prepare` creates."""
 
-from __future__ import annotations
-
-from datetime import datetime
-
-from sqlalchemy import JSON, Column, Text
-from sqlmodel import Field, SQLModel
-
-from shared.db import UTCDateTime, utcnow
-
-
-class TriageDecision(SQLModel, table=True):
-    __tablename__ = "triage_decisions"
-
-    ticket_id: str = Field(primary_key=True)
-    category: str = Field(index=True)
-    tier: int
-    specialty: str | None = None
-    priority: str
-    explanation: str
-    decided_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-
-
-class KbArticle(SQLModel, table=True):
-    """An article as triage indexes it, with its deflection counters.
-
-    The searchable text lives beside it in the engine's own index (`kb_fts` on SQLite,
-    `kb_search` on PostgreSQL), written in the same transaction.
-    """
-
-    __tablename__ = "kb_articles"
-
-    article_id: str = Field(primary_key=True)
-    title: str
-    body: str = Field(sa_column=Column(Text, nullable=False))
-    language: str = Field(index=True)
-    category: str = Field(index=True)
-    tags: list = Field(default=[], sa_column=Column(JSON, nullable=False))
-    version: int = 1
-    status: str = Field(default="published", index=True)
-    author: str
-    updated_at: datetime = Field(sa_type=UTCDateTime)
-    suggested: int = 0  # times offered on a ticket at triage
-    opened: int = 0  # times read through GET /kb/articles/{id}
-    solved: int = 0  # tickets the requester resolved with it (level 0)
-
-
-class KbDeflection(SQLModel, table=True):
-    """A ticket its requester resolved with an article: counted once per ticket."""
-
-    __tablename__ = "kb_deflections"
-
-    ticket_id: str = Field(primary_key=True)
-    article_id: str = Field(index=True)
-    resolved_at: datetime = Field(sa_type=UTCDateTime)
-
+from services.triage.knowledge.models import KbArticle, KbDeflection
+from services.triage.routing.models import TriageDecision
 
 MODELS = (TriageDecision, KbArticle, KbDeflection)

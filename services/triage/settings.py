@@ -12,7 +12,7 @@ class TriageSettings(ServiceSettings):
 
     service_name: str = "triage"
     port: int = 8001
-    # A YAML rule file that replaces the packaged rules.yaml as a whole.
+    # A YAML rule file that replaces the packaged routing/rules.yaml as a whole.
     rules_file: Path | None = None
-    # Load the shipped starter articles (kb_starter_*.yaml) at start; new or newer ones only.
+    # Load the shipped starter articles (knowledge/kb_starter_*.yaml) at start; new or newer ones only.
     kb_starter: bool = True

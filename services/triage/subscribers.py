@@ -7,9 +7,9 @@ from functools import partial
 from shared.messaging.consumer import Subscriptions
 from shared.topics import KB_ARTICLES, TICKETS_EVENTS, TICKETS_SUBMITTED
 
-from services.triage.handlers import Triage, route_ticket
-from services.triage.knowledge import apply_article, record_self_resolution, retire_article
-from services.triage.models import TriageDecision
+from services.triage.knowledge.handlers import apply_article, record_self_resolution, retire_article
+from services.triage.routing.handlers import Triage, route_ticket
+from services.triage.routing.models import TriageDecision
 
 # Read for a whole batch at once: each submission asks whether its ticket was decided already.
 PRELOAD = (TriageDecision,)

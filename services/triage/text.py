@@ -4,6 +4,10 @@ Plain Python, no I/O. One normal form (case-folded, accents stripped, punctuatio
 spaces), stop words per language, and a light stemmer per language, applied alike to
 what is indexed and to what is asked: "Imprimantes bloquées" and "imprimante bloquée"
 become the same terms, and so do "connecting" and "connected".
+
+It sits at triage's top rather than in a feature because both use it on the same ticket:
+the routing rules match its `normalize`d words, the knowledge base indexes and asks its
+`terms`, and `analyse` reads a ticket once for the two.
 """
 
 from __future__ import annotations

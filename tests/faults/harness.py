@@ -36,7 +36,7 @@ SETTLE_TIMEOUT_S = 900.0 if FULL else 420.0
 ROUTED_AFTER_BROKER_S = 30.0
 RESTART_PROBE = "readyz" if FULL else "healthz"
 
-# Words that route to each tier (services/triage/rules.yaml), so all three tiers hold tickets.
+# Words that route to each tier (services/triage/routing/rules.yaml), so all three tiers hold tickets.
 PROBLEMS = [
     ("I forgot my password", "Cannot log in to my laptop, my password is rejected since this morning."),
     ("Printer on floor 2 does not print", "The office printer shows an error and prints nothing."),

@@ -11,11 +11,11 @@ from shared.messages import new_event
 from shared.messages.kb import ArticlePublished, ArticleRetired, ArticleUpdated
 from shared.messages.tickets import TicketResolved
 
-from services.triage import knowledge
-from services.triage.domain import KnowledgeBaseRules
-from services.triage.kb_index import index_for
-from services.triage.knowledge import ArticleNotFound, KnowledgeBase
-from services.triage.starter import load_starter
+from services.triage.knowledge import handlers as knowledge
+from services.triage.knowledge.domain import KnowledgeBaseRules
+from services.triage.knowledge.handlers import ArticleNotFound, KnowledgeBase
+from services.triage.knowledge.index import index_for
+from services.triage.knowledge.starter import load_starter
 
 NOW = datetime(2025, 3, 3, 9, tzinfo=UTC)
 

@@ -1,6 +1,6 @@
 """Triage's measured quality, on both databases: floors that make a regression fail.
 
-`python -m services.triage.evaluate` prints the full report; these floors sit a little
+`python -m services.triage.evaluation.evaluate` prints the full report; these floors sit a little
 below what it measures so that noise does not fail the build, but a real regression does.
 """
 
@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from services.triage.evaluate import judge, load_labelled, load_questions, search_ranks, starter_triage
-from services.triage.evaluation import scores, top_k_share
-from services.triage.rulebook import load_rules
+from services.triage.evaluation.domain import scores, top_k_share
+from services.triage.evaluation.evaluate import judge, load_labelled, load_questions, search_ranks, starter_triage
+from services.triage.routing.rulebook import load_rules
 
 
 @pytest.fixture

@@ -14,13 +14,13 @@ from shared.messages.common import Requester
 from shared.messages.tickets import TicketSubmitted
 from shared.migrations import upgrade
 
-from services.triage import knowledge
-from services.triage.evaluate import load_labelled
-from services.triage.handlers import Triage, route_ticket, route_tickets
-from services.triage.kb_index import index_for
-from services.triage.knowledge import KnowledgeBase
-from services.triage.rulebook import load_rules
-from services.triage.starter import load_starter
+from services.triage.evaluation.evaluate import load_labelled
+from services.triage.knowledge import handlers as knowledge
+from services.triage.knowledge.handlers import KnowledgeBase
+from services.triage.knowledge.index import index_for
+from services.triage.knowledge.starter import load_starter
+from services.triage.routing.handlers import Triage, route_ticket, route_tickets
+from services.triage.routing.rulebook import load_rules
 
 NOW = datetime(2025, 3, 3, 9, tzinfo=UTC)
 

@@ -1,6 +1,6 @@
 """Ranking helpers: the questions put to the engines, snippets, and which hits are worth suggesting."""
 
-from services.triage.ranking import (
+from services.triage.knowledge.domain import (
     article_terms,
     category_votes,
     fts5_query,

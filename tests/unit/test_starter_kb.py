@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 
 from shared.messages.kb import ArticleContent
 
-from services.triage.rulebook import load_rules
-from services.triage.starter import STARTER_AUTHOR, load_starter, to_write
+from services.triage.knowledge.starter import STARTER_AUTHOR, load_starter, to_write
+from services.triage.routing.rulebook import load_rules
 
 STARTER = load_starter()
 

@@ -2,9 +2,9 @@
 
 from collections import Counter
 
-from services.triage.evaluate import load_labelled, load_questions
-from services.triage.evaluation import CATEGORIES, Verdict, confusion, format_confusion, scores, top_k_share
-from services.triage.starter import load_starter
+from services.triage.evaluation.domain import CATEGORIES, Verdict, confusion, format_confusion, scores, top_k_share
+from services.triage.evaluation.evaluate import load_labelled, load_questions
+from services.triage.knowledge.starter import load_starter
 
 TICKETS = load_labelled()
 

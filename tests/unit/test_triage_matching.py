@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import sys
 
-from services.triage.matching import PhraseTable, outermost
+from services.triage.routing.matching import PhraseTable, outermost
 from services.triage.text import analyse, content_words, detect_language, normalize, terms
 
 

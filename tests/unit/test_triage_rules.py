@@ -3,8 +3,9 @@
 import pytest
 from pydantic import ValidationError
 
-from services.triage.domain import RuleSet, classify, normalize, priority_of
-from services.triage.rulebook import load_rules
+from services.triage.routing.domain import RuleSet, classify, priority_of
+from services.triage.routing.rulebook import load_rules
+from services.triage.text import normalize
 
 RULES = load_rules()
 

@@ -42,7 +42,7 @@ def load_starter(names: tuple[str, ...] = STARTER_FILES) -> list[ArticleContent]
     """Every shipped article, validated; ValueError naming the file and the fault otherwise."""
     articles: list[ArticleContent] = []
     for name in names:
-        raw = yaml.safe_load(files("services.triage").joinpath(name).read_text(encoding="utf-8"))
+        raw = yaml.safe_load(files("services.triage.knowledge").joinpath(name).read_text(encoding="utf-8"))
         try:
             shipped = _StarterFile.model_validate(raw)
             articles += [_content(a, shipped) for a in shipped.articles]

@@ -1,4 +1,4 @@
-"""`python -m services.triage.measure`: what triage's decision costs a ticket, by component.
+"""`python -m services.triage.evaluation.measure`: what triage's decision costs a ticket, by component.
 
 Routes N tickets (the labelled set, cycled, each under a fresh id, impact and urgency varied)
 through the handler's own steps, against a throwaway SQLite database migrated as the service
@@ -36,13 +36,13 @@ from shared.messages.tickets import TicketSubmitted
 from shared.messaging import preload
 from shared.migrations import upgrade
 
-from services.triage import knowledge
-from services.triage.evaluate import DEFAULT_TICKETS, load_labelled
-from services.triage.handlers import Triage, conclude, record, route_ticket, route_tickets
-from services.triage.kb_index import index_for
-from services.triage.knowledge import KnowledgeBase
-from services.triage.rulebook import load_rules
-from services.triage.starter import load_starter
+from services.triage.evaluation.evaluate import DEFAULT_TICKETS, load_labelled
+from services.triage.knowledge import handlers as knowledge
+from services.triage.knowledge.handlers import KnowledgeBase
+from services.triage.knowledge.index import index_for
+from services.triage.knowledge.starter import load_starter
+from services.triage.routing.handlers import Triage, conclude, record, route_ticket, route_tickets
+from services.triage.routing.rulebook import load_rules
 from services.triage.subscribers import PRELOAD
 from services.triage.text import analyse
 
@@ -186,8 +186,9 @@ def count_instructions(args: argparse.Namespace) -> str:
     """Run one round under callgrind and report instructions per ticket per component."""
     with tempfile.TemporaryDirectory() as tmp:
         out, laps_file = Path(tmp) / "callgrind.out", Path(tmp) / "laps.json"
-        child = [sys.executable, "-m", "services.triage.measure", "--rounds", "1", "--count", str(args.count),
-                 "--batch", str(args.batch), "--tickets", str(args.tickets), "--laps-file", str(laps_file)]
+        child = [sys.executable, "-m", "services.triage.evaluation.measure", "--rounds", "1",
+                 "--count", str(args.count), "--batch", str(args.batch), "--tickets", str(args.tickets),
+                 "--laps-file", str(laps_file)]
         valgrind = ["valgrind", "--tool=callgrind", "--dump-before=getppid", f"--callgrind-out-file={out}"]
         subprocess.run(valgrind + child, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         result = json.loads(laps_file.read_text())
@@ -209,7 +210,9 @@ def _total(dump: Path) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m services.triage.measure", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m services.triage.evaluation.measure", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--count", type=int, default=1000, help="tickets per round and per run (default 1000)")
     parser.add_argument("--batch", type=int, default=100, help="tickets per transaction, as a fetch (default 100)")
     parser.add_argument("--rounds", type=int, default=5, help="rounds; the median is reported (default 5)")

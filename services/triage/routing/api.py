@@ -1,4 +1,4 @@
-"""Triage's HTTP API: thin routes over the rules in force."""
+"""Routing's HTTP API: thin routes over the rules in force, a dry run and the rules themselves."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
-from services.triage.domain import RuleSet
-from services.triage.handlers import Triage, dry_run
 from services.triage.permissions import PERMISSIONS
-from services.triage.schemas import ClassifyRequest, ClassifyResponse
+from services.triage.routing.domain import RuleSet
+from services.triage.routing.handlers import Triage, dry_run
+from services.triage.routing.schemas import ClassifyRequest, ClassifyResponse
 
 router = APIRouter(tags=["triage"])
 

@@ -9,11 +9,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from shared.db import MAX_OFFSET
 from shared.messages.common import Category, Language
 
-from services.triage import knowledge
-from services.triage.knowledge import KnowledgeBase
-from services.triage.models import KbArticle
-from services.triage.permissions import PERMISSIONS
-from services.triage.schemas import (
+from services.triage.knowledge import handlers
+from services.triage.knowledge.handlers import KnowledgeBase
+from services.triage.knowledge.models import KbArticle
+from services.triage.knowledge.schemas import (
     ArticleCounters,
     ArticlePage,
     ArticleSummary,
@@ -21,6 +20,7 @@ from services.triage.schemas import (
     SearchHit,
     SearchResults,
 )
+from services.triage.permissions import PERMISSIONS
 
 router = APIRouter(prefix="/kb", tags=["knowledge base"])
 
@@ -42,7 +42,7 @@ async def search(
     limit: Annotated[int, Query(ge=1, le=50)] = 10,
 ) -> SearchResults:
     """Published articles answering `q`, most relevant first, with a highlighted snippet."""
-    hits = await knowledge.search(kb, question=q, language=lang, limit=limit)
+    hits = await handlers.search(kb, question=q, language=lang, limit=limit)
     items = [
         SearchHit(**h.article.model_dump(include=set(SearchHit.model_fields)), score=h.score, snippet=h.snippet)
         for h in hits
@@ -60,7 +60,7 @@ async def list_articles(
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> ArticlePage:
     """Browse the articles, most recently updated first."""
-    rows, total = await knowledge.list_articles(
+    rows, total = await handlers.list_articles(
         kb, language=lang, category=category, status=status, limit=limit, offset=offset
     )
     items = [ArticleSummary.model_validate(r, from_attributes=True) for r in rows]
@@ -70,13 +70,13 @@ async def list_articles(
 @router.get("/articles/{article_id}", response_model=ArticleView, dependencies=[Reader])
 async def read_article(article_id: str, kb: KbDep) -> ArticleView:
     """One article, counted as opened; a retired article still answers, marked retired."""
-    return _view(await knowledge.open_article(kb, article_id))
+    return _view(await handlers.open_article(kb, article_id))
 
 
 @router.get("/stats", dependencies=[PERMISSIONS.require("read deflection statistics")])
 async def deflection_stats(kb: KbDep, top: Annotated[int, Query(ge=1, le=200)] = 20) -> dict:
     """How much level 0 deflects: tickets resolved with an article, and per article suggested/opened/solved."""
-    return await knowledge.stats(kb, top=top)
+    return await handlers.stats(kb, top=top)
 
 
 def _view(article: KbArticle) -> ArticleView:

@@ -1,6 +1,6 @@
 """Measuring triage: labelled tickets, accuracy, the confusion matrix, search quality.
 
-Plain Python, no I/O: `services.triage.evaluate` feeds it decisions and prints the report.
+Plain Python, no I/O: `services.triage.evaluation.evaluate` feeds it decisions and prints the report.
 """
 
 from __future__ import annotations

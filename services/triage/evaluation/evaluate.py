@@ -1,4 +1,4 @@
-"""`python -m services.triage.evaluate`: how well triage classifies, routes, and finds articles.
+"""`python -m services.triage.evaluation.evaluate`: how well triage classifies, routes, and finds articles.
 
 Runs the rules in force (or `--rules FILE`) with the starter knowledge base, in a
 throwaway SQLite database (or `--database-url`), over the labelled tickets and the
@@ -21,9 +21,7 @@ import yaml
 
 from shared.db import Database
 
-from services.triage import knowledge
-from services.triage.domain import RuleSet
-from services.triage.evaluation import (
+from services.triage.evaluation.domain import (
     LabelledSet,
     LabelledTicket,
     SearchQuestion,
@@ -33,13 +31,15 @@ from services.triage.evaluation import (
     scores,
     top_k_share,
 )
-from services.triage.handlers import Triage, decide
-from services.triage.kb_index import index_for
-from services.triage.knowledge import KnowledgeBase
-from services.triage.rulebook import load_rules
-from services.triage.starter import load_starter
+from services.triage.knowledge import handlers as knowledge
+from services.triage.knowledge.handlers import KnowledgeBase
+from services.triage.knowledge.index import index_for
+from services.triage.knowledge.starter import load_starter
+from services.triage.routing.domain import RuleSet
+from services.triage.routing.handlers import Triage, decide
+from services.triage.routing.rulebook import load_rules
 
-DATA = Path(__file__).resolve().parents[2] / "tests" / "data"
+DATA = Path(__file__).resolve().parents[3] / "tests" / "data"
 DEFAULT_TICKETS = DATA / "labelled_tickets.yaml"
 DEFAULT_QUESTIONS = DATA / "kb_questions.yaml"
 
@@ -135,7 +135,9 @@ async def evaluate(args: argparse.Namespace) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m services.triage.evaluate", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m services.triage.evaluation.evaluate", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--tickets", type=Path, default=DEFAULT_TICKETS, help="labelled tickets (YAML)")
     parser.add_argument("--questions", type=Path, default=DEFAULT_QUESTIONS, help="search questions (YAML)")
     parser.add_argument("--rules", type=Path, default=None, help="a rule file instead of the packaged rules.yaml")

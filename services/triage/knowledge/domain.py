@@ -1,8 +1,9 @@
-"""Ranking helpers of the knowledge base: queries for the full-text engines, snippets, suggestions.
+"""The knowledge base's rules: which articles are worth offering on a ticket, how the full-text
+engines are asked, and the snippet cut from a hit.
 
-Plain Python, no I/O. The database finds and orders the articles; these functions
-phrase the question for it, decide which hits are worth suggesting on a ticket, and
-cut a highlighted snippet from the winners.
+Plain Python (pydantic only for the rules' schema), no I/O. The database finds and orders the
+articles; these functions phrase the question for it, decide which hits are worth suggesting on
+a ticket, and cut a highlighted snippet from the winners.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import html
 import re
 from functools import lru_cache
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.messages.common import Language
 
@@ -23,6 +26,17 @@ _MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _MD_CODE_FENCE = re.compile(r"^```.*$", re.MULTILINE)
 _MD_MARKUP = re.compile(r"(^\s{0,3}#{1,6}\s*|^\s*(?:[-*+]|\d+[.)])\s+|^\s*>\s?|[*_`~|]+)", re.MULTILINE)
 _WORD = re.compile(r"\w+")
+
+
+# The `knowledge_base` section of the routing rules (`RuleSet.knowledge_base`), kept with the rules it sets.
+class KnowledgeBaseRules(BaseModel):
+    """How the knowledge base takes part in triage: suggestions offered, and their weight in the category."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    suggestions: int = Field(default=3, ge=0, le=10)  # articles offered on a ticket, at most
+    min_matched_terms: int = Field(default=2, ge=1)  # terms an article shares with the ticket to be offered
+    weight: float = Field(default=1.0, ge=0)  # added to a suggested article's category: ×1, ×1/2, ×1/3 by rank
 
 
 def distinct(terms: list[str], limit: int = MAX_QUERY_TERMS) -> list[str]:

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import yaml
 
-from services.triage.domain import RuleSet
+from services.triage.routing.domain import RuleSet
 
 
 def load_rules(path: Path | None = None) -> RuleSet:
     """The rule set in `path`, or the packaged default; ValueError saying what is wrong otherwise."""
     if path is None:
-        text = files("services.triage").joinpath("rules.yaml").read_text(encoding="utf-8")
+        text = files("services.triage.routing").joinpath("rules.yaml").read_text(encoding="utf-8")
     else:
         text = Path(path).read_text(encoding="utf-8")
     try:

@@ -14,7 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PrivateAttr, m
 
 from shared.messages.common import Category, Level, Priority, Specialty, TierNumber
 
-from services.triage.matching import PhraseTable, Span, outermost
+from services.triage.knowledge.domain import KnowledgeBaseRules
+from services.triage.routing.matching import PhraseTable, Span, outermost
 from services.triage.text import normalize
 
 Term = str | list[str]  # a phrase, or words that must all appear (in any order)
@@ -72,16 +73,6 @@ class Override(_Rule):
     def terms(self) -> list[tuple[str, list[str]]]:
         """Each term's label, and the phrases that must all be found for it."""
         return [(_label(t), [t] if isinstance(t, str) else t) for t in self.match]
-
-
-class KnowledgeBaseRules(BaseModel):
-    """How the knowledge base takes part in triage: suggestions offered, and their weight in the category."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    suggestions: int = Field(default=3, ge=0, le=10)  # articles offered on a ticket, at most
-    min_matched_terms: int = Field(default=2, ge=1)  # terms an article shares with the ticket to be offered
-    weight: float = Field(default=1.0, ge=0)  # added to a suggested article's category: ×1, ×1/2, ×1/3 by rank
 
 
 class _Compiled:
@@ -169,7 +160,7 @@ def classify(
     """Category, tier, specialty and priority of a ticket, with the reasons.
 
     `kb_votes` are the categories of the knowledge-base articles found for the ticket,
-    best first worth 1 (see `ranking.category_votes`); the rules' knowledge_base.weight scales them.
+    best first worth 1 (see `knowledge.domain.category_votes`); the rules' knowledge_base.weight scales them.
     """
     words = normalize(f"{title}\n{description}").split()
     return classify_words(

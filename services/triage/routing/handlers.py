@@ -1,4 +1,4 @@
-"""Triage's use cases: each one unit of work, one commit."""
+"""Routing's use cases: decide where a ticket goes and what it is offered (a read), or route it (one commit)."""
 
 from __future__ import annotations
 
@@ -16,10 +16,11 @@ from shared.messaging import preload
 from shared.messaging.outbox import add_handoff, add_to_outbox
 from shared.topics import TICKETS_EVENTS, tier_topic
 
-from services.triage import knowledge, ranking
-from services.triage.domain import Decision, RuleSet, classify_words
-from services.triage.knowledge import Candidate, KnowledgeBase
-from services.triage.models import TriageDecision
+from services.triage.knowledge import handlers as knowledge
+from services.triage.knowledge.domain import category_votes
+from services.triage.knowledge.handlers import Candidate, KnowledgeBase
+from services.triage.routing.domain import Decision, RuleSet, classify_words
+from services.triage.routing.models import TriageDecision
 from services.triage.text import Analysis, analyse
 
 SOURCE = "triage"
@@ -89,7 +90,7 @@ def conclude(
         impact=impact,
         urgency=urgency,
         category_hint=category_hint,
-        kb_votes=ranking.category_votes([article.category for article, _ in suggested]),
+        kb_votes=category_votes([article.category for article, _ in suggested]),
     )
     return Outcome(decision, analysis.language, suggested)
 

@@ -17,11 +17,12 @@ from shared.messages.common import Language
 from shared.messages.kb import ArticleContent, ArticleRetired
 from shared.messages.tickets import TicketResolved
 
-from services.triage import ranking
-from services.triage.domain import KnowledgeBaseRules
-from services.triage.kb_index import Found, Match, SearchIndex, sqlite_driver
-from services.triage.models import MODELS, KbArticle, KbDeflection, TriageDecision
-from services.triage.starter import to_write
+from services.triage.knowledge.domain import KnowledgeBaseRules, article_terms, snippet, worth_suggesting
+from services.triage.knowledge.index import Found, Match, SearchIndex, sqlite_driver
+from services.triage.knowledge.models import KbArticle, KbDeflection
+from services.triage.knowledge.starter import to_write
+from services.triage.models import MODELS  # every table of triage, created together
+from services.triage.routing.models import TriageDecision  # tickets triaged: the deflection rate's denominator
 from services.triage.text import Analysis, analyse, terms
 
 LANGUAGES: tuple[Language, ...] = get_args(Language)
@@ -181,7 +182,7 @@ async def search(kb: KnowledgeBase, *, question: str, language: Language | None,
     """Articles answering `question`, ranked, each with a highlighted snippet."""
     async with kb.db.read() as session:
         found = await find(session, kb, question, (language,) if language else LANGUAGES, limit)
-    return [Hit(a, score, ranking.snippet(a.body, terms(question, a.language), a.language)) for a, score in found]
+    return [Hit(a, score, snippet(a.body, terms(question, a.language), a.language)) for a, score in found]
 
 
 async def suggest(
@@ -206,8 +207,8 @@ def _worth_offering(analysis: Analysis, found: list[Found], rules: KnowledgeBase
     asked, language, kept = set(analysis.terms), analysis.language, []
     for columns, score in found:
         article = Candidate(*columns)
-        heading, everything = ranking.article_terms(article.title, article.tags, article.body, language)
-        if ranking.worth_suggesting(asked, heading, everything, min_matched=rules.min_matched_terms):
+        heading, everything = article_terms(article.title, article.tags, article.body, language)
+        if worth_suggesting(asked, heading, everything, min_matched=rules.min_matched_terms):
             kept.append((article, score))
             if len(kept) == rules.suggestions:
                 break

@@ -21,8 +21,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from shared.db import Database, execute
 from shared.messages.common import Language
 
-from services.triage import ranking
-from services.triage.models import KbArticle
+from services.triage.knowledge.domain import fts5_query, plain_text, tsquery
+from services.triage.knowledge.models import KbArticle
 from services.triage.text import Analysis, content_words, terms
 
 # (article id, relevance): higher is better, comparable within one index only.
@@ -57,7 +57,7 @@ def index_for(db: Database) -> SearchIndex:
 
 
 def _fields(article: KbArticle) -> tuple[str, str, str]:
-    return article.title, " ".join(article.tags), ranking.plain_text(article.body)
+    return article.title, " ".join(article.tags), plain_text(article.body)
 
 
 async def sqlite_driver(session: AsyncSession) -> Any | None:
@@ -121,7 +121,7 @@ class SqliteIndex:
         """The best `limit` published articles for each question, in one statement per hundred questions,
         straight through the driver (the statement is text; SQLAlchemy's round cost more than SQLite's)."""
         found: list[list[Found]] = [[] for _ in asked]
-        questions = [(i, match, a.language) for i, a in enumerate(asked) if (match := ranking.fts5_query(a.terms))]
+        questions = [(i, match, a.language) for i, a in enumerate(asked) if (match := fts5_query(a.terms))]
         if not questions:
             return found
         driver = await sqlite_driver(session)
@@ -135,7 +135,7 @@ class SqliteIndex:
         return [_ranked(f) for f in found]
 
     async def query(self, session: AsyncSession, question: str, language: Language, limit: int) -> list[Match]:
-        match = ranking.fts5_query(terms(question, language))
+        match = fts5_query(terms(question, language))
         if match is None:
             return []
         rows = await execute(
@@ -189,7 +189,7 @@ class PostgresIndex:
     async def candidates(self, session: AsyncSession, asked: Sequence[Analysis], limit: int) -> list[list[Found]]:
         """The best `limit` published articles for each question, in one statement per hundred questions."""
         found: list[list[Found]] = [[] for _ in asked]
-        questions = [(i, q, a.language) for i, a in enumerate(asked) if (q := ranking.tsquery(a.content))]
+        questions = [(i, q, a.language) for i, a in enumerate(asked) if (q := tsquery(a.content))]
         for start in range(0, len(questions), _QUESTIONS_PER_STATEMENT):
             chunk = questions[start : start + _QUESTIONS_PER_STATEMENT]
             params = {"limit": limit}
@@ -203,7 +203,7 @@ class PostgresIndex:
         return [_ranked(f) for f in found]
 
     async def query(self, session: AsyncSession, question: str, language: Language, limit: int) -> list[Match]:
-        asked = ranking.tsquery(content_words(question, language))
+        asked = tsquery(content_words(question, language))
         if asked is None:
             return []
         rows = await execute(
