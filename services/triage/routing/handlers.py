@@ -179,17 +179,9 @@ def _stage(session: AsyncSession, ticket: TicketSubmitted, outcome: Outcome) -> 
 
 def _snapshot(ticket: TicketSubmitted, decision: Decision) -> TicketSnapshot:
     return TicketSnapshot(
-        ticket_id=ticket.ticket_id,
-        title=ticket.title,
-        description=ticket.description,
-        requester=ticket.requester,
-        organization=ticket.organization,
-        impact=ticket.impact,
-        urgency=ticket.urgency,
+        **ticket.core(),
         priority=decision.priority,
         category=decision.category,
         specialty=decision.specialty,
-        category_hint=ticket.category_hint,
-        submitted_at=ticket.submitted_at,
         tiers_visited=[decision.tier],
     )
