@@ -35,15 +35,15 @@ from shared.messages.tickets import TicketCommented, TicketResolved, TicketSubmi
 from shared.messaging import preload
 
 from services.notifier import subscriptions
+from services.notifier.channels.email.mailer import Mailer
+from services.notifier.channels.webhook.sender import WebhookSender
+from services.notifier.channels.webhook.targets import TargetPolicy
 from services.notifier.dispatcher import ATTEMPTS, Dispatcher
 from services.notifier.handlers import record_event
-from services.notifier.mailer import Mailer
 from services.notifier.main import hand_off_after_commit
 from services.notifier.models import MODELS, Delivery, NotifierTicket
 from services.notifier.settings import NotifierSettings
 from services.notifier.stream import Streams
-from services.notifier.targets import TargetPolicy
-from services.notifier.webhooks import WebhookSender
 
 # A receiver answering 204 to every call on kept-alive connections, in its own process.
 RECEIVER = r"""

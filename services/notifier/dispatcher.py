@@ -31,12 +31,12 @@ from shared.messaging import metrics
 from shared.waits import wait_for_event
 
 from services.notifier import deliveries, domain, fanout
+from services.notifier.channels.email.mailer import Mailer
+from services.notifier.channels.webhook.client import WebhookClient
+from services.notifier.channels.webhook.sender import WebhookSender
 from services.notifier.domain import Channel, DeliveryStatus, PendingDelivery, RetryPolicy
-from services.notifier.http1 import WebhookClient
 from services.notifier.lanes import LaneBook
-from services.notifier.mailer import Mailer
 from services.notifier.settings import NotifierSettings
-from services.notifier.webhooks import WebhookSender
 
 log = logging.getLogger(__name__)
 

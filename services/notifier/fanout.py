@@ -13,9 +13,9 @@ from typing import Any
 
 from shared.messages import EVENT_TYPES, is_public
 
-from services.notifier import emails
+from services.notifier.channels.email.render import Recipient, render_alert, render_update
+from services.notifier.channels.webhook.targets import TargetRefused, split_target
 from services.notifier.domain import Channel
-from services.notifier.targets import TargetRefused, split_target
 
 SMTP_ENDPOINT = "smtp"
 CALLBACK = "callback"
@@ -86,7 +86,7 @@ def plan(
         if wants(sub.events, event_type):
             planned.append(_webhook(f"subscription:{sub.id}", sub.url, subscription_id=sub.id))
     if email is not None and wants(email.event_types, event_type) and is_email_address(ticket.requester_email):
-        message = emails.render_update(event_type, data, _recipient(ticket, ticket.requester_email, email))
+        message = render_update(event_type, data, _recipient(ticket, ticket.requester_email, email))
         address = f"mailto:{ticket.requester_email}"
         planned.append(PlannedDelivery(Channel.EMAIL, EMAIL_REQUESTER, address, SMTP_ENDPOINT, message=message))
     return planned
@@ -123,13 +123,13 @@ def _webhook(target: str, url: str, *, subscription_id: str | None = None) -> Pl
 
 def _alert(data: dict[str, Any], contact: str, ticket: TicketContact | None, email: EmailOptions) -> PlannedDelivery:
     ticket = ticket or TicketContact(data.get("ticket_id", ""), "", None, "en", contact, "", "")
-    message = emails.render_alert(data, _recipient(ticket, contact, email))
+    message = render_alert(data, _recipient(ticket, contact, email))
     return PlannedDelivery(Channel.EMAIL, EMAIL_ALERT, f"mailto:{contact}", SMTP_ENDPOINT, message=message)
 
 
-def _recipient(ticket: TicketContact, address: str, email: EmailOptions) -> emails.Recipient:
+def _recipient(ticket: TicketContact, address: str, email: EmailOptions) -> Recipient:
     link = email.link_template.format(ticket_id=ticket.ticket_id) if email.link_template else None
-    return emails.Recipient(
+    return Recipient(
         email=address,
         name=ticket.requester_name or address,
         language=ticket.language,

@@ -13,15 +13,15 @@ from shared.runtime import ServiceRuntime, service_app
 
 from services.notifier import handlers, subscriptions
 from services.notifier.api import router
+from services.notifier.channels.email.mailer import Mailer
+from services.notifier.channels.webhook.sender import WebhookSender
+from services.notifier.channels.webhook.targets import TargetPolicy, TargetRefused, TargetUnresolvable
 from services.notifier.dispatcher import Dispatcher
 from services.notifier.fanout import EmailOptions
-from services.notifier.mailer import Mailer
 from services.notifier.settings import DEVELOPMENT_CALLBACK_SECRET, NotifierSettings
 from services.notifier.stream import Streams
 from services.notifier.subscribers import PRELOAD
 from services.notifier.subscribers import subscriptions as subscriptions_of
-from services.notifier.targets import TargetPolicy, TargetRefused, TargetUnresolvable
-from services.notifier.webhooks import WebhookSender
 
 log = logging.getLogger(__name__)
 

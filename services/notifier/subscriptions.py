@@ -12,9 +12,9 @@ from sqlmodel import col, select
 from shared.db import Database, execute
 
 from services.notifier import fanout
+from services.notifier.channels.webhook.targets import TargetPolicy, check_target
 from services.notifier.domain import DeliveryStatus
 from services.notifier.models import Delivery, Subscription
-from services.notifier.targets import TargetPolicy, check_target
 
 SECRET_BYTES = 32
 

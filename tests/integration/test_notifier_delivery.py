@@ -18,17 +18,17 @@ from shared.messages.common import Requester
 from shared.messages.tickets import SlaBreached, TicketCommented, TicketResolved, TicketSubmitted
 
 from services.notifier import deliveries, subscriptions
+from services.notifier.channels.email.mailer import Mailer
+from services.notifier.channels.webhook.sender import WebhookSender
+from services.notifier.channels.webhook.signing import verify
+from services.notifier.channels.webhook.targets import TargetPolicy, TargetRefused
 from services.notifier.dispatcher import Dispatcher
 from services.notifier.fanout import EmailOptions
 from services.notifier.handlers import record_event
-from services.notifier.mailer import Mailer
 from services.notifier.main import hand_off_after_commit
 from services.notifier.models import MODELS, StreamEvent
 from services.notifier.settings import NotifierSettings
-from services.notifier.signing import verify
 from services.notifier.stream import Streams
-from services.notifier.targets import TargetPolicy, TargetRefused
-from services.notifier.webhooks import WebhookSender
 from tests.channels import CALLBACK_SECRET
 from tests.helpers import eventually
 

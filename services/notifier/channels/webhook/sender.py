@@ -10,11 +10,11 @@ import orjson
 from shared.db import Database
 
 from services.notifier import domain, subscriptions
+from services.notifier.channels.webhook.client import CallFailed, WebhookClient
+from services.notifier.channels.webhook.signing import signature_headers
+from services.notifier.channels.webhook.targets import TargetPolicy, TargetRefused, TargetUnresolvable, check_target
 from services.notifier.domain import PendingDelivery, SendFailure
-from services.notifier.http1 import CallFailed, WebhookClient
 from services.notifier.settings import NotifierSettings
-from services.notifier.signing import signature_headers
-from services.notifier.targets import TargetPolicy, TargetRefused, TargetUnresolvable, check_target
 
 USER_AGENT = "Escalier-Notifier/0.1"
 # A receiver's answer is read up to this much, so its connection can be kept alive and used
