@@ -1,4 +1,4 @@
-"""Notifier's rules: what a requester sees of an event, the webhook's shape, when to retry.
+"""Notifier's rules: what a requester sees of an event, when to retry.
 
 Plain Python; no framework, no I/O.
 """
@@ -72,24 +72,9 @@ def event_body(*, event_id: str, event_type: str, time: datetime, ticket_id: str
     }
 
 
-def webhook_headers(body: dict[str, Any]) -> dict[str, str]:
-    """The headers of a webhook call (signature aside); the event id lets receivers drop redeliveries."""
-    return {
-        "content-type": "application/json",
-        "X-Escalier-Event-Id": body["id"],
-        "X-Escalier-Event-Type": body["type"],
-        "X-Escalier-Event-Time": body["time"],
-    }
-
-
 def lane_of(target: str, ticket_id: str) -> str:
     """The lane of a delivery: its target and its ticket; order holds within a lane only."""
     return f"{target}|{ticket_id}"
-
-
-def is_success(status_code: int) -> bool:
-    """Whether the receiver took the call (any 2xx)."""
-    return 200 <= status_code < 300
 
 
 def backoff_ceiling(attempts: int, *, base_s: float, max_s: float) -> float:

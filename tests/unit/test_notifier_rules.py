@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from shared.messages.common import Requester, TicketSnapshot
 from shared.messages.tickets import TicketRouted
 
+from services.notifier.channels.webhook.domain import is_success, webhook_headers
 from services.notifier.domain import (
     DeliveryStatus,
     RetryPolicy,
@@ -12,10 +13,8 @@ from services.notifier.domain import (
     backoff_ceiling,
     backoff_delay,
     event_body,
-    is_success,
     lane_of,
     public_data,
-    webhook_headers,
 )
 
 POLICY = RetryPolicy(max_attempts=8, base_s=0.5, max_s=60.0)

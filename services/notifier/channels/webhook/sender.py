@@ -9,8 +9,10 @@ import orjson
 
 from shared.db import Database
 
-from services.notifier import domain, subscriptions
-from services.notifier.channels.webhook.client import CallFailed, WebhookClient
+from services.notifier import subscriptions
+from services.notifier.channels.webhook.client import WebhookClient
+from services.notifier.channels.webhook.connection import CallFailed
+from services.notifier.channels.webhook.domain import is_success, webhook_headers
 from services.notifier.channels.webhook.signing import signature_headers
 from services.notifier.channels.webhook.targets import TargetPolicy, TargetRefused, TargetUnresolvable, check_target
 from services.notifier.domain import PendingDelivery, SendFailure
@@ -20,6 +22,7 @@ USER_AGENT = "Escalier-Notifier/0.1"
 # A receiver's answer is read up to this much, so its connection can be kept alive and used
 # again; a longer one is dropped with its connection (the body never matters).
 _READ_AT_MOST = 64 * 1024
+
 
 class WebhookSender:
     """Posts deliveries with one shared HTTP client (made by the dispatcher's loop)."""
@@ -58,7 +61,7 @@ class WebhookSender:
             return SendFailure(str(exc))
         content = orjson.dumps(delivery.body)
         headers = {
-            **domain.webhook_headers(delivery.body),
+            **webhook_headers(delivery.body),
             **signature_headers(secret, int(time.time()), content),
             "X-Escalier-Delivery": str(delivery.id),
             "X-Escalier-Attempt": str(delivery.attempts + 1),
@@ -85,4 +88,4 @@ class WebhookSender:
             return SendFailure(f"timed out after {timeout_s:g} s")
         except CallFailed as exc:
             return SendFailure(str(exc))
-        return None if domain.is_success(status) else SendFailure(f"HTTP {status}")
+        return None if is_success(status) else SendFailure(f"HTTP {status}")
