@@ -38,7 +38,7 @@ from services.notifier import subscriptions
 from services.notifier.channels.email.mailer import Mailer
 from services.notifier.channels.webhook.sender import WebhookSender
 from services.notifier.channels.webhook.targets import TargetPolicy
-from services.notifier.dispatcher import ATTEMPTS, Dispatcher
+from services.notifier.dispatch.dispatcher import ATTEMPTS, Dispatcher
 from services.notifier.handlers import record_event
 from services.notifier.main import hand_off_after_commit
 from services.notifier.models import MODELS, Delivery, NotifierTicket

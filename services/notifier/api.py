@@ -1,4 +1,4 @@
-"""Notifier's HTTP API: live streams (SSE), subscriptions and the deliveries ledger."""
+"""Notifier's HTTP API: live streams (SSE) and subscriptions."""
 
 from __future__ import annotations
 
@@ -6,23 +6,16 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 import anyio
-from fastapi import APIRouter, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from shared.auth import Principal
-from shared.db import INT64_MAX, MAX_OFFSET
+from shared.db import INT64_MAX
 from shared.errors import NotFound
 
-from services.notifier import deliveries, handlers, subscriptions
-from services.notifier.domain import Channel, DeliveryStatus
+from services.notifier import handlers, subscriptions
 from services.notifier.permissions import PERMISSIONS, check_subscriber, scope_of
-from services.notifier.schemas import (
-    DeliveryPage,
-    DeliveryView,
-    SubscriptionCreate,
-    SubscriptionCreated,
-    SubscriptionView,
-)
+from services.notifier.schemas import SubscriptionCreate, SubscriptionCreated, SubscriptionView
 from services.notifier.stream import Streams
 
 router = APIRouter(tags=["notifications"])
@@ -35,8 +28,6 @@ _SSE = {200: {"content": {"text/event-stream": {}}, "description": "Server-Sent 
 
 LastEventIdHeader = Annotated[int | None, Header(alias="Last-Event-ID", ge=0, le=INT64_MAX)]
 LastEventIdQuery = Annotated[int | None, Query(ge=0, le=INT64_MAX, description="resume point when the header cannot be set")]
-Limit = Annotated[int, Query(ge=1, le=200)]
-Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 Subscriber = Annotated[Principal, PERMISSIONS.require("manage subscriptions")]
 
 
@@ -107,37 +98,6 @@ async def delete_subscription(subscription_id: str, request: Request, principal:
     if not await subscriptions.delete(request.app.state.db, subscription_id=subscription_id, organizations=organizations):
         raise NotFound(f"subscription {subscription_id} not found")
     return Response(status_code=204)
-
-
-@router.get("/deliveries", response_model=DeliveryPage)
-async def list_deliveries(
-    request: Request,
-    principal: Annotated[Principal, PERMISSIONS.require("read deliveries")],
-    ticket_id: Annotated[str | None, Query(max_length=100)] = None,
-    status: DeliveryStatus | None = None,
-    channel: Channel | None = None,
-    subscription_id: Annotated[str | None, Query(max_length=100)] = None,
-    limit: Limit = 50,
-    offset: Offset = 0,
-):
-    """Deliveries (webhook calls and e-mails), newest first; `status=dead` is the dead-letter list."""
-    rows, total = await deliveries.list_deliveries(
-        request.app.state.db, ticket_id=ticket_id, status=status, channel=channel,
-        subscription_id=subscription_id, limit=limit, offset=offset, scope=scope_of(principal),
-    )
-    items = [DeliveryView.model_validate(r, from_attributes=True) for r in rows]
-    return DeliveryPage(items=items, total=total, limit=limit, offset=offset)
-
-
-@router.post("/deliveries/{delivery_id}/retry", status_code=202, response_model=DeliveryView)
-async def retry_delivery(
-    delivery_id: Annotated[int, Path(ge=1, le=INT64_MAX)],
-    request: Request,
-    principal: Annotated[Principal, PERMISSIONS.require("replay deliveries")],
-):
-    """Replay a dead delivery: back in its lane, due now, attempts counted afresh."""
-    delivery = await deliveries.retry(request.app.state.db, delivery_id=delivery_id, scope=scope_of(principal))
-    return DeliveryView.model_validate(delivery, from_attributes=True)
 
 
 def _sse(events: AsyncIterator[ServerSentEvent], stop: anyio.Event) -> EventSourceResponse:

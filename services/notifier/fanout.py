@@ -15,9 +15,8 @@ from shared.messages import EVENT_TYPES, is_public
 
 from services.notifier.channels.email.render import Recipient, render_alert, render_update
 from services.notifier.channels.webhook.targets import TargetRefused, split_target
-from services.notifier.domain import Channel
+from services.notifier.domain import SMTP_ENDPOINT, Channel
 
-SMTP_ENDPOINT = "smtp"
 CALLBACK = "callback"
 EMAIL_REQUESTER = "email:requester"
 EMAIL_ALERT = "email:alert"

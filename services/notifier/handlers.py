@@ -16,15 +16,15 @@ from shared.messages.tickets import TicketSubmitted
 from shared.messaging import preload
 
 from services.notifier import domain, fanout
+from services.notifier.dispatch.domain import lane_of
+from services.notifier.dispatch.ledger import NEW_DELIVERIES
+from services.notifier.dispatch.models import Delivery
 from services.notifier.domain import PENDING_FIELDS, DeliveryStatus, PendingDelivery
 from services.notifier.fanout import EmailOptions, PlannedDelivery, SubscriptionTarget, TicketContact
-from services.notifier.models import Delivery, NotifierTicket, StreamEvent, Subscription
+from services.notifier.models import NotifierTicket, StreamEvent, Subscription
 
 # Set on a session that staged rows worth waking for; read by the commit hook (see main.py).
 NEW_STREAM_EVENTS = "notifier_new_stream_events"
-# The deliveries a session staged (rows, given their ids at commit) or put back (retries):
-# handed to the dispatcher once committed, so it never reads them back.
-NEW_DELIVERIES = "notifier_new_deliveries"
 
 
 async def record_event(session: AsyncSession, event: Envelope, *, email: EmailOptions | None = None) -> None:
@@ -77,7 +77,7 @@ def _stage_deliveries(session: AsyncSession, event: Envelope, data: dict, planne
             "ticket_id": event.subject,
             "channel": p.channel,
             "target": p.target,
-            "lane": domain.lane_of(p.target, event.subject),
+            "lane": lane_of(p.target, event.subject),
             "endpoint": p.endpoint,
             "subscription_id": p.subscription_id,
             "url": p.url,

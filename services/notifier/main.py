@@ -11,12 +11,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.runtime import ServiceRuntime, service_app
 
-from services.notifier import handlers, subscriptions
-from services.notifier.api import router
+from services.notifier import api, handlers, subscriptions
 from services.notifier.channels.email.mailer import Mailer
 from services.notifier.channels.webhook.sender import WebhookSender
 from services.notifier.channels.webhook.targets import TargetPolicy, TargetRefused, TargetUnresolvable
-from services.notifier.dispatcher import Dispatcher
+from services.notifier.dispatch import api as deliveries_api
+from services.notifier.dispatch.dispatcher import Dispatcher
 from services.notifier.fanout import EmailOptions
 from services.notifier.settings import DEVELOPMENT_CALLBACK_SECRET, NotifierSettings
 from services.notifier.stream import Streams
@@ -40,7 +40,7 @@ def create_app(settings: NotifierSettings) -> FastAPI:
     app = service_app(
         runtime,
         title="Escalier notifier",
-        routers=[router],
+        routers=[api.router, deliveries_api.router],
         background=[("dispatcher", dispatcher.run)],
     )
     app.add_exception_handler(TargetRefused, _unprocessable("url"))

@@ -17,12 +17,13 @@ from shared.messages import new_event
 from shared.messages.common import Requester
 from shared.messages.tickets import SlaBreached, TicketCommented, TicketResolved, TicketSubmitted
 
-from services.notifier import deliveries, subscriptions
+from services.notifier import subscriptions
 from services.notifier.channels.email.mailer import Mailer
 from services.notifier.channels.webhook.sender import WebhookSender
 from services.notifier.channels.webhook.signing import verify
 from services.notifier.channels.webhook.targets import TargetPolicy, TargetRefused
-from services.notifier.dispatcher import Dispatcher
+from services.notifier.dispatch import ledger as deliveries
+from services.notifier.dispatch.dispatcher import Dispatcher
 from services.notifier.fanout import EmailOptions
 from services.notifier.handlers import record_event
 from services.notifier.main import hand_off_after_commit

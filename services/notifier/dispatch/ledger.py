@@ -10,10 +10,11 @@ from sqlmodel import col, select
 from shared.db import Database, execute, utcnow
 from shared.errors import Conflict, NotFound
 
-from services.notifier.domain import PENDING_FIELDS, DeliveryStatus, FailureOutcome, PendingDelivery
-from services.notifier.handlers import NEW_DELIVERIES
-from services.notifier.lanes import LaneBook
-from services.notifier.models import Delivery, NotifierTicket
+from services.notifier.dispatch.domain import FailureOutcome
+from services.notifier.dispatch.lanes import LaneBook
+from services.notifier.dispatch.models import Delivery
+from services.notifier.domain import PENDING_FIELDS, DeliveryStatus, PendingDelivery
+from services.notifier.models import NotifierTicket
 from services.notifier.permissions import Scope
 
 EVERYTHING = Scope(None, internal=True)
@@ -21,6 +22,10 @@ EVERYTHING = Scope(None, internal=True)
 INTERNAL_TARGETS = ("email:alert",)
 
 _MAX_ERROR_CHARS = 1000
+
+# The deliveries a session staged (rows, given their ids at commit) or put back (retries):
+# handed to the dispatcher once committed, so it never reads them back.
+NEW_DELIVERIES = "notifier_new_deliveries"
 
 
 class NotReplayable(Conflict):
