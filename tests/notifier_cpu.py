@@ -34,7 +34,6 @@ from shared.messages.common import Requester
 from shared.messages.tickets import TicketCommented, TicketResolved, TicketSubmitted
 from shared.messaging import preload
 
-from services.notifier import subscriptions
 from services.notifier.channels.email.mailer import Mailer
 from services.notifier.channels.webhook.sender import WebhookSender
 from services.notifier.channels.webhook.targets import TargetPolicy
@@ -44,6 +43,7 @@ from services.notifier.main import hand_off_after_commit
 from services.notifier.models import MODELS, Delivery, NotifierTicket
 from services.notifier.settings import NotifierSettings
 from services.notifier.stream import Streams
+from services.notifier.subscriptions import handlers as subscriptions
 
 # A receiver answering 204 to every call on kept-alive connections, in its own process.
 RECEIVER = r"""

@@ -11,7 +11,6 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from shared.messages import EVENT_TYPES, is_public
 
 from services.notifier.channels.email.render import Recipient, render_alert, render_update
 from services.notifier.channels.webhook.targets import TargetRefused, split_target
@@ -20,10 +19,6 @@ from services.notifier.domain import SMTP_ENDPOINT, Channel
 CALLBACK = "callback"
 EMAIL_REQUESTER = "email:requester"
 EMAIL_ALERT = "email:alert"
-
-# Types a requester (or a subscription) may hear of: agent-only types can never be public.
-REQUESTER_VISIBLE_TYPES: tuple[str, ...] = tuple(t for t in EVENT_TYPES if is_public(t, object()))
-
 
 @dataclass(frozen=True, slots=True)
 class TicketContact:
@@ -94,11 +89,6 @@ def plan(
 def wants(types: Collection[str], event_type: str) -> bool:
     """Whether a list of wanted types (empty: all) takes `event_type`."""
     return not types or event_type in types
-
-
-def unknown_types(types: Iterable[str]) -> list[str]:
-    """The types a subscription may not ask for: unknown, or never shown to requesters."""
-    return [t for t in types if t not in REQUESTER_VISIBLE_TYPES]
 
 
 def is_email_address(value: str) -> bool:

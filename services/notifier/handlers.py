@@ -21,7 +21,8 @@ from services.notifier.dispatch.ledger import NEW_DELIVERIES
 from services.notifier.dispatch.models import Delivery
 from services.notifier.domain import PENDING_FIELDS, DeliveryStatus, PendingDelivery
 from services.notifier.fanout import EmailOptions, PlannedDelivery, SubscriptionTarget, TicketContact
-from services.notifier.models import NotifierTicket, StreamEvent, Subscription
+from services.notifier.models import NotifierTicket, StreamEvent
+from services.notifier.subscriptions.models import Subscription
 
 # Set on a session that staged rows worth waking for; read by the commit hook (see main.py).
 NEW_STREAM_EVENTS = "notifier_new_stream_events"

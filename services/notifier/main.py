@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.runtime import ServiceRuntime, service_app
 
-from services.notifier import api, handlers, subscriptions
+from services.notifier import api, handlers
 from services.notifier.channels.email.mailer import Mailer
 from services.notifier.channels.webhook.sender import WebhookSender
 from services.notifier.channels.webhook.targets import TargetPolicy, TargetRefused, TargetUnresolvable
@@ -22,6 +22,8 @@ from services.notifier.settings import DEVELOPMENT_CALLBACK_SECRET, NotifierSett
 from services.notifier.stream import Streams
 from services.notifier.subscribers import PRELOAD
 from services.notifier.subscribers import subscriptions as subscriptions_of
+from services.notifier.subscriptions import api as subscriptions_api
+from services.notifier.subscriptions.domain import UnknownEventTypes
 
 log = logging.getLogger(__name__)
 
@@ -40,12 +42,12 @@ def create_app(settings: NotifierSettings) -> FastAPI:
     app = service_app(
         runtime,
         title="Escalier notifier",
-        routers=[api.router, deliveries_api.router],
+        routers=[api.router, subscriptions_api.router, deliveries_api.router],
         background=[("dispatcher", dispatcher.run)],
     )
     app.add_exception_handler(TargetRefused, _unprocessable("url"))
     app.add_exception_handler(TargetUnresolvable, _unprocessable("url"))  # cannot tell whether it is public
-    app.add_exception_handler(subscriptions.UnknownEventTypes, _unprocessable("events"))
+    app.add_exception_handler(UnknownEventTypes, _unprocessable("events"))
     app.state.dispatcher = dispatcher
     app.state.streams = streams
     app.state.target_policy = policy

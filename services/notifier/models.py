@@ -10,6 +10,7 @@ from sqlmodel import Field, SQLModel
 from shared.db import UTCDateTime, utcnow
 
 from services.notifier.dispatch.models import Delivery
+from services.notifier.subscriptions.models import Subscription
 
 
 class NotifierTicket(SQLModel, table=True):
@@ -39,21 +40,6 @@ class StreamEvent(SQLModel, table=True):
     type: str
     time: datetime = Field(sa_type=UTCDateTime)
     data: dict = Field(sa_column=Column(JSON, nullable=False))
-
-
-class Subscription(SQLModel, table=True):
-    """An organization's standing request for webhook calls about its tickets."""
-
-    __tablename__ = "notifier_subscriptions"
-
-    id: str = Field(primary_key=True)
-    organization: str = Field(index=True)
-    url: str
-    # Event types wanted; empty: every requester-visible type.
-    events: list = Field(default=[], sa_column=Column(JSON, nullable=False))
-    secret: str
-    description: str | None = None
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 MODELS = (NotifierTicket, StreamEvent, Subscription, Delivery)

@@ -17,7 +17,6 @@ from shared.messages import new_event
 from shared.messages.common import Requester
 from shared.messages.tickets import SlaBreached, TicketCommented, TicketResolved, TicketSubmitted
 
-from services.notifier import subscriptions
 from services.notifier.channels.email.mailer import Mailer
 from services.notifier.channels.webhook.sender import WebhookSender
 from services.notifier.channels.webhook.signing import verify
@@ -30,6 +29,7 @@ from services.notifier.main import hand_off_after_commit
 from services.notifier.models import MODELS, StreamEvent
 from services.notifier.settings import NotifierSettings
 from services.notifier.stream import Streams
+from services.notifier.subscriptions import handlers as subscriptions
 from tests.channels import CALLBACK_SECRET
 from tests.helpers import eventually
 

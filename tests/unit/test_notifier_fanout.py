@@ -11,15 +11,14 @@ from services.notifier.channels.email.render import Recipient, build_message, re
 from services.notifier.channels.email.templates import EVENT_WORDS
 from services.notifier.domain import Channel, public_data
 from services.notifier.fanout import (
-    REQUESTER_VISIBLE_TYPES,
     EmailOptions,
     SubscriptionTarget,
     TicketContact,
     endpoint_of,
     is_email_address,
     plan,
-    unknown_types,
 )
+from services.notifier.subscriptions.domain import REQUESTER_VISIBLE_TYPES, unknown_types
 
 TICKET = TicketContact(
     ticket_id="T-1", organization="acme", callback_url="https://portal.acme.example/hook?t=1", language="fr",

@@ -9,7 +9,6 @@ import orjson
 
 from shared.db import Database
 
-from services.notifier import subscriptions
 from services.notifier.channels.webhook.client import WebhookClient
 from services.notifier.channels.webhook.connection import CallFailed
 from services.notifier.channels.webhook.domain import is_success, webhook_headers
@@ -17,6 +16,7 @@ from services.notifier.channels.webhook.signing import signature_headers
 from services.notifier.channels.webhook.targets import TargetPolicy, TargetRefused, TargetUnresolvable, check_target
 from services.notifier.domain import PendingDelivery, SendFailure
 from services.notifier.settings import NotifierSettings
+from services.notifier.subscriptions import handlers as subscriptions
 
 USER_AGENT = "Escalier-Notifier/0.1"
 # A receiver's answer is read up to this much, so its connection can be kept alive and used

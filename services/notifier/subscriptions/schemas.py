@@ -1,4 +1,4 @@
-"""Notifier's HTTP shapes."""
+"""The subscriptions' HTTP shapes: what a client sends to subscribe, and what it reads back."""
 
 from __future__ import annotations
 
