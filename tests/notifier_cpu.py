@@ -38,11 +38,12 @@ from services.notifier.channels.email.mailer import Mailer
 from services.notifier.channels.webhook.sender import WebhookSender
 from services.notifier.channels.webhook.targets import TargetPolicy
 from services.notifier.dispatch.dispatcher import ATTEMPTS, Dispatcher
+from services.notifier.dispatch.models import Delivery
 from services.notifier.handlers import record_event
 from services.notifier.main import hand_off_after_commit
-from services.notifier.models import MODELS, Delivery, NotifierTicket
+from services.notifier.models import MODELS, NotifierTicket
 from services.notifier.settings import NotifierSettings
-from services.notifier.stream import Streams
+from services.notifier.stream.streams import Streams
 from services.notifier.subscriptions import handlers as subscriptions
 
 # A receiver answering 204 to every call on kept-alive connections, in its own process.

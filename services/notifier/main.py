@@ -11,15 +11,17 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.runtime import ServiceRuntime, service_app
 
-from services.notifier import api, handlers
 from services.notifier.channels.email.mailer import Mailer
 from services.notifier.channels.webhook.sender import WebhookSender
 from services.notifier.channels.webhook.targets import TargetPolicy, TargetRefused, TargetUnresolvable
+from services.notifier.dispatch import ledger
 from services.notifier.dispatch import api as deliveries_api
 from services.notifier.dispatch.dispatcher import Dispatcher
 from services.notifier.fanout import EmailOptions
 from services.notifier.settings import DEVELOPMENT_CALLBACK_SECRET, NotifierSettings
-from services.notifier.stream import Streams
+from services.notifier.stream import api as stream_api
+from services.notifier.stream import handlers as stream_handlers
+from services.notifier.stream.streams import Streams
 from services.notifier.subscribers import PRELOAD
 from services.notifier.subscribers import subscriptions as subscriptions_of
 from services.notifier.subscriptions import api as subscriptions_api
@@ -42,7 +44,7 @@ def create_app(settings: NotifierSettings) -> FastAPI:
     app = service_app(
         runtime,
         title="Escalier notifier",
-        routers=[api.router, subscriptions_api.router, deliveries_api.router],
+        routers=[stream_api.router, subscriptions_api.router, deliveries_api.router],
         background=[("dispatcher", dispatcher.run)],
     )
     app.add_exception_handler(TargetRefused, _unprocessable("url"))
@@ -73,7 +75,8 @@ def hand_off_after_commit(dispatcher: Dispatcher, streams: Streams) -> Callable[
     """The commit hook: new deliveries to the dispatcher as they are, new stream events to the listeners."""
     # Only commits that added rows wake anyone.
     def hook(session: AsyncSession) -> None:
-        new_events, new_deliveries = handlers.committed_changes(session)
+        new_events = stream_handlers.committed_events(session)
+        new_deliveries = ledger.committed_deliveries(session)
         if new_events:
             streams.notify()
         if new_deliveries:

@@ -10,6 +10,7 @@ from sqlmodel import Field, SQLModel
 from shared.db import UTCDateTime, utcnow
 
 from services.notifier.dispatch.models import Delivery
+from services.notifier.stream.models import StreamEvent
 from services.notifier.subscriptions.models import Subscription
 
 
@@ -25,21 +26,6 @@ class NotifierTicket(SQLModel, table=True):
     requester_email: str
     requester_name: str = ""
     title: str = ""
-
-
-class StreamEvent(SQLModel, table=True):
-    """A requester-visible event; `seq` is its position in the live stream (the SSE id)."""
-
-    __tablename__ = "notifier_stream_events"
-
-    seq: int | None = Field(default=None, primary_key=True, sa_column_kwargs={"autoincrement": True})
-    event_id: str = Field(unique=True)
-    ticket_id: str = Field(index=True)
-    # None when the ticket's submission was never seen here (consumer group started mid-stream).
-    organization: str | None = Field(default=None, index=True)
-    type: str
-    time: datetime = Field(sa_type=UTCDateTime)
-    data: dict = Field(sa_column=Column(JSON, nullable=False))
 
 
 MODELS = (NotifierTicket, StreamEvent, Subscription, Delivery)

@@ -26,9 +26,10 @@ from services.notifier.dispatch.dispatcher import Dispatcher
 from services.notifier.fanout import EmailOptions
 from services.notifier.handlers import record_event
 from services.notifier.main import hand_off_after_commit
-from services.notifier.models import MODELS, StreamEvent
+from services.notifier.models import MODELS
 from services.notifier.settings import NotifierSettings
-from services.notifier.stream import Streams
+from services.notifier.stream.models import StreamEvent
+from services.notifier.stream.streams import Streams
 from services.notifier.subscriptions import handlers as subscriptions
 from tests.channels import CALLBACK_SECRET
 from tests.helpers import eventually

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import bindparam, func, update
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.db import Database, execute, utcnow
 from shared.errors import Conflict, NotFound
@@ -30,6 +31,11 @@ NEW_DELIVERIES = "notifier_new_deliveries"
 
 class NotReplayable(Conflict):
     """Only a dead delivery can be replayed."""
+
+
+def committed_deliveries(session: AsyncSession) -> list[PendingDelivery]:
+    """The deliveries the session that just committed made pending (staged or put back); clears them."""
+    return [PendingDelivery(**{f: row[f] for f in PENDING_FIELDS}) for row in session.info.pop(NEW_DELIVERIES, ())]
 
 
 async def list_deliveries(

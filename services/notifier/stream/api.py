@@ -1,4 +1,4 @@
-"""Notifier's HTTP API: live streams (SSE)."""
+"""The live streams over HTTP (SSE): one ticket's events, or every ticket the caller may see."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from shared.auth import Principal
 from shared.db import INT64_MAX
 
-from services.notifier import handlers
 from services.notifier.permissions import PERMISSIONS, scope_of
-from services.notifier.stream import Streams
+from services.notifier.stream import handlers
+from services.notifier.stream.streams import Streams
 
 router = APIRouter(tags=["notifications"])
 
@@ -25,7 +25,9 @@ SHUTDOWN_GRACE_S = 2.0
 _SSE = {200: {"content": {"text/event-stream": {}}, "description": "Server-Sent Events"}}
 
 LastEventIdHeader = Annotated[int | None, Header(alias="Last-Event-ID", ge=0, le=INT64_MAX)]
-LastEventIdQuery = Annotated[int | None, Query(ge=0, le=INT64_MAX, description="resume point when the header cannot be set")]
+LastEventIdQuery = Annotated[
+    int | None, Query(ge=0, le=INT64_MAX, description="resume point when the header cannot be set")
+]
 
 
 @router.get("/tickets/{ticket_id}/stream", response_class=EventSourceResponse, responses=_SSE)
