@@ -39,7 +39,7 @@ from services.notifier.channels.webhook.sender import WebhookSender
 from services.notifier.channels.webhook.targets import TargetPolicy
 from services.notifier.dispatch.dispatcher import ATTEMPTS, Dispatcher
 from services.notifier.dispatch.models import Delivery
-from services.notifier.handlers import record_event
+from services.notifier.fanout.handlers import record_event
 from services.notifier.main import hand_off_after_commit
 from services.notifier.models import MODELS, NotifierTicket
 from services.notifier.settings import NotifierSettings

@@ -1,8 +1,10 @@
-"""What every feature of notifier says of a delivery and an event. Plain Python; no framework, no I/O.
+"""The words every feature of notifier shares: a delivery's channel and status, and an event's body.
 
-Shared on purpose: fan-out plans deliveries of a channel, the dispatcher holds them pending and
-hands each to its channel, which answers with a send failure or none; subscriptions cancel theirs;
-the webhook body and the stream message are one event body. Rules of one feature live in it.
+Plain Python; no framework, no I/O. Kept here, above the features, because each of them speaks
+it: fan-out plans deliveries on a channel, the dispatcher holds them as `PendingDelivery` and
+hands each to its channel, which answers with a `SendFailure` or none; subscriptions cancel
+theirs by status; a webhook's body and a stream message are the same `event_body`. A rule that
+belongs to one feature lives in that feature's own domain.py.
 """
 
 from __future__ import annotations
@@ -11,8 +13,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
-
-from shared.messages.common import Payload
 
 
 class DeliveryStatus(StrEnum):
@@ -55,11 +55,6 @@ class PendingDelivery:
 
 
 PENDING_FIELDS: tuple[str, ...] = tuple(PendingDelivery.__dataclass_fields__)
-
-
-def public_data(data: Payload) -> dict[str, Any]:
-    """What a requester may read of an event: the payload without hand-off snapshots."""
-    return data.model_dump(mode="json", exclude={"snapshot"})
 
 
 def event_body(*, event_id: str, event_type: str, time: datetime, ticket_id: str, data: dict) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from services.notifier.channels.webhook.targets import TargetPolicy, TargetRefus
 from services.notifier.dispatch import ledger
 from services.notifier.dispatch import api as deliveries_api
 from services.notifier.dispatch.dispatcher import Dispatcher
-from services.notifier.fanout import EmailOptions
+from services.notifier.fanout.domain import EmailOptions
 from services.notifier.settings import DEVELOPMENT_CALLBACK_SECRET, NotifierSettings
 from services.notifier.stream import api as stream_api
 from services.notifier.stream import handlers as stream_handlers

@@ -23,8 +23,8 @@ from services.notifier.channels.webhook.signing import verify
 from services.notifier.channels.webhook.targets import TargetPolicy, TargetRefused
 from services.notifier.dispatch import ledger as deliveries
 from services.notifier.dispatch.dispatcher import Dispatcher
-from services.notifier.fanout import EmailOptions
-from services.notifier.handlers import record_event
+from services.notifier.fanout.domain import EmailOptions
+from services.notifier.fanout.handlers import record_event
 from services.notifier.main import hand_off_after_commit
 from services.notifier.models import MODELS
 from services.notifier.settings import NotifierSettings

@@ -20,11 +20,11 @@ from shared.db import Database
 from shared.messages import new_event
 from shared.messages.tickets import TicketCommented
 
-from services.notifier import handlers
 from services.notifier.dispatch import ledger as deliveries
 from services.notifier.dispatch.domain import FailureOutcome
 from services.notifier.domain import DeliveryStatus
-from services.notifier.fanout import EmailOptions
+from services.notifier.fanout import handlers
+from services.notifier.fanout.domain import EmailOptions
 from services.notifier.models import MODELS
 from tests.helpers import eventually
 from tests.integration.test_notifier_delivery import dispatch, ledger, record, submit  # noqa: F401 (a fixture)

@@ -9,14 +9,15 @@ from shared.messages.tickets import SlaBreached, TicketCommented
 
 from services.notifier.channels.email.render import Recipient, build_message, render_update, to_bytes
 from services.notifier.channels.email.templates import EVENT_WORDS
-from services.notifier.domain import Channel, public_data
-from services.notifier.fanout import (
+from services.notifier.domain import Channel
+from services.notifier.fanout.domain import (
     EmailOptions,
     SubscriptionTarget,
     TicketContact,
     endpoint_of,
     is_email_address,
     plan,
+    public_data,
 )
 from services.notifier.subscriptions.domain import REQUESTER_VISIBLE_TYPES, unknown_types
 

@@ -11,12 +11,18 @@ from shared.messages import Envelope, is_public
 from shared.messages.tickets import TicketSubmitted
 from shared.messaging import preload
 
-from services.notifier import domain, fanout
 from services.notifier.dispatch.domain import lane_of
 from services.notifier.dispatch.ledger import NEW_DELIVERIES
 from services.notifier.dispatch.models import Delivery
-from services.notifier.domain import DeliveryStatus
-from services.notifier.fanout import EmailOptions, PlannedDelivery, SubscriptionTarget, TicketContact
+from services.notifier.domain import DeliveryStatus, event_body
+from services.notifier.fanout.domain import (
+    EmailOptions,
+    PlannedDelivery,
+    SubscriptionTarget,
+    TicketContact,
+    plan,
+    public_data,
+)
 from services.notifier.models import NotifierTicket
 from services.notifier.stream import handlers as stream
 from services.notifier.subscriptions.models import Subscription
@@ -29,10 +35,10 @@ async def record_event(session: AsyncSession, event: Envelope, *, email: EmailOp
     else:
         ticket = await preload.get(session, NotifierTicket, event.subject)
     public = is_public(event.type, event.data)
-    data = domain.public_data(event.data)
+    data = public_data(event.data)
     if public:
         stream.stage_event(session, event, data, organization=ticket.organization if ticket else None)
-    planned = fanout.plan(
+    planned = plan(
         public=public,
         event_type=event.type,
         data=data,
@@ -47,7 +53,7 @@ async def record_event(session: AsyncSession, event: Envelope, *, email: EmailOp
 def _stage_deliveries(session: AsyncSession, event: Envelope, data: dict, planned: list[PlannedDelivery]) -> None:
     if not planned:
         return
-    body = domain.event_body(
+    body = event_body(
         event_id=event.id, event_type=event.type, time=event.time, ticket_id=event.subject, data=data
     )
     now = utcnow()

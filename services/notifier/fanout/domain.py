@@ -11,6 +11,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from shared.messages.common import Payload
 
 from services.notifier.channels.email.render import Recipient, render_alert, render_update
 from services.notifier.channels.webhook.targets import TargetRefused, split_target
@@ -19,6 +20,7 @@ from services.notifier.domain import SMTP_ENDPOINT, Channel
 CALLBACK = "callback"
 EMAIL_REQUESTER = "email:requester"
 EMAIL_ALERT = "email:alert"
+
 
 @dataclass(frozen=True, slots=True)
 class TicketContact:
@@ -54,6 +56,11 @@ class PlannedDelivery:
     endpoint: str
     subscription_id: str | None = None
     message: dict[str, str] | None = None
+
+
+def public_data(data: Payload) -> dict[str, Any]:
+    """What a requester may read of an event: the payload without hand-off snapshots."""
+    return data.model_dump(mode="json", exclude={"snapshot"})
 
 
 def plan(
