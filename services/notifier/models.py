@@ -1,13 +1,14 @@
-"""Notifier's tables: the tickets it knows, their public events, subscriptions, and deliveries."""
+"""Notifier's tables: the tickets it knows, here; the others with their feature, all named in MODELS.
+
+The tickets sit above the features because three of them read it: fan-out records each
+ticket's contact from its submission and tells it; the stream lets a requester follow only
+their own tickets; the deliveries ledger keeps an organization's deliveries to itself.
+MODELS is every table notifier migrates (services/notifier/migrations/env.py).
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
-
-from shared.db import UTCDateTime, utcnow
 
 from services.notifier.dispatch.models import Delivery
 from services.notifier.stream.models import StreamEvent
