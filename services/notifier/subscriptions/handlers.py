@@ -83,4 +83,3 @@ async def secret_of(db: Database, *, subscription_id: str) -> str | None:
     """The signing secret of a subscription; None once it is deleted."""
     async with db.read() as session:
         return (await execute(session, _SECRET_OF, {"subscription_id": subscription_id})).scalar()
-

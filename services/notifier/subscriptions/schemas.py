@@ -9,7 +9,6 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 from shared.messages.common import Organization
 
 
-
 class SubscriptionCreate(BaseModel):
     """Webhook calls for an organization's tickets."""
 
