@@ -20,6 +20,7 @@ import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
+from functools import partial
 
 from collections import Counter
 
@@ -109,7 +110,7 @@ async def run(args: argparse.Namespace, port: int) -> None:
     await db.create_tables(MODELS)
     settings = NotifierSettings(allowed_target_cidrs=["127.0.0.0/8"], smtp_host=None)
     policy = TargetPolicy.from_settings(False, settings.allowed_target_cidrs)
-    webhooks = WebhookSender(settings, db=db, policy=policy)
+    webhooks = WebhookSender(settings, policy=policy, subscription_secret=partial(subscriptions.secret_of, db))
     dispatcher = Dispatcher(db, settings, webhooks=webhooks, mailer=Mailer(settings))
     db.on_commit(hand_off_after_commit(dispatcher, Streams(db, settings)))
     org = f"org-{uuid.uuid4().hex[:6]}"

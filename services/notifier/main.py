@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import partial
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -25,6 +26,7 @@ from services.notifier.stream.streams import Streams
 from services.notifier.subscribers import PRELOAD
 from services.notifier.subscribers import subscriptions as subscriptions_of
 from services.notifier.subscriptions import api as subscriptions_api
+from services.notifier.subscriptions import handlers as subscriptions
 from services.notifier.subscriptions.domain import UnknownEventTypes
 
 log = logging.getLogger(__name__)
@@ -35,7 +37,7 @@ def create_app(settings: NotifierSettings) -> FastAPI:
     runtime = ServiceRuntime(settings, schema="notifier")
     runtime.set_subscriptions(subscriptions_of(_email_options(settings)), preload=PRELOAD)
     policy = TargetPolicy.from_settings(settings.allow_private_targets, settings.allowed_target_cidrs)
-    webhooks = WebhookSender(settings, db=runtime.db, policy=policy)
+    webhooks = WebhookSender(settings, policy=policy, subscription_secret=partial(subscriptions.secret_of, runtime.db))
     dispatcher = Dispatcher(runtime.db, settings, webhooks=webhooks, mailer=Mailer(settings))
     streams = Streams(runtime.db, settings)
     runtime.db.on_commit(hand_off_after_commit(dispatcher, streams))

@@ -9,6 +9,7 @@ import asyncio
 import time
 import uuid
 from datetime import UTC, datetime
+from functools import partial
 
 import pytest
 
@@ -68,7 +69,7 @@ async def dispatch(db, smtp_server):
         nonlocal task
         settings = make_settings(smtp_server.port, **overrides)
         policy = TargetPolicy.from_settings(settings.allow_private_targets, settings.allowed_target_cidrs)
-        webhooks = WebhookSender(settings, db=db, policy=policy)
+        webhooks = WebhookSender(settings, policy=policy, subscription_secret=partial(subscriptions.secret_of, db))
         dispatcher = Dispatcher(db, settings, webhooks=webhooks, mailer=Mailer(settings))
         db.on_commit(hand_off_after_commit(dispatcher, Streams(db, settings)))  # as create_app wires it
         task = asyncio.create_task(dispatcher.run())

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 
 import orjson
-
-from shared.db import Database
 
 from services.notifier.channels.webhook.client import WebhookClient
 from services.notifier.channels.webhook.connection import CallFailed
@@ -16,27 +15,33 @@ from services.notifier.channels.webhook.signing import signature_headers
 from services.notifier.channels.webhook.targets import TargetPolicy, TargetRefused, TargetUnresolvable, check_target
 from services.notifier.domain import PendingDelivery, SendFailure
 from services.notifier.settings import NotifierSettings
-from services.notifier.subscriptions import handlers as subscriptions
 
 USER_AGENT = "Escalier-Notifier/0.1"
 # A receiver's answer is read up to this much, so its connection can be kept alive and used
 # again; a longer one is dropped with its connection (the body never matters).
 _READ_AT_MOST = 64 * 1024
 
+# A subscription's signing secret, by `subscription_id=`; None once it is deleted.
+SecretOf = Callable[..., Awaitable[str | None]]
+
 
 class WebhookSender:
-    """Posts deliveries with one shared HTTP client (made by the dispatcher's loop)."""
+    """Posts deliveries with one shared HTTP client (made by the dispatcher's loop).
+
+    `subscription_secret` reads the subscriptions' table (given by create_app), so this channel
+    needs nothing of the subscriptions feature but that.
+    """
 
     def __init__(
         self,
         settings: NotifierSettings,
         *,
-        db: Database,
         policy: TargetPolicy,
+        subscription_secret: SecretOf,
     ) -> None:
         self._settings = settings
-        self._db = db
         self._policy = policy
+        self._subscription_secret = subscription_secret
         self._callback_secret = settings.callback_secret.get_secret_value()
 
     def client(self) -> WebhookClient:
@@ -72,7 +77,7 @@ class WebhookSender:
         # Callback URLs share the notifier's secret; a subscription has its own (None once deleted).
         if delivery.subscription_id is None:
             return self._callback_secret
-        return await subscriptions.secret_of(self._db, subscription_id=delivery.subscription_id)
+        return await self._subscription_secret(subscription_id=delivery.subscription_id)
 
     async def _post(
         self, client: WebhookClient, url: str, content: bytes, headers: dict, addresses: list
