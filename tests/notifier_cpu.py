@@ -20,6 +20,7 @@ import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
+from functools import partial
 
 from collections import Counter
 
@@ -34,16 +35,17 @@ from shared.messages.common import Requester
 from shared.messages.tickets import TicketCommented, TicketResolved, TicketSubmitted
 from shared.messaging import preload
 
-from services.notifier import subscriptions
-from services.notifier.dispatcher import ATTEMPTS, Dispatcher
-from services.notifier.handlers import record_event
-from services.notifier.mailer import Mailer
+from services.notifier.channels.email.mailer import Mailer
+from services.notifier.channels.webhook.sender import WebhookSender
+from services.notifier.channels.webhook.targets import TargetPolicy
+from services.notifier.dispatch.dispatcher import ATTEMPTS, Dispatcher
+from services.notifier.dispatch.models import Delivery
+from services.notifier.fanout.handlers import record_event
 from services.notifier.main import hand_off_after_commit
-from services.notifier.models import MODELS, Delivery, NotifierTicket
+from services.notifier.models import MODELS, NotifierTicket
 from services.notifier.settings import NotifierSettings
-from services.notifier.stream import Streams
-from services.notifier.targets import TargetPolicy
-from services.notifier.webhooks import WebhookSender
+from services.notifier.stream.streams import Streams
+from services.notifier.subscriptions import handlers as subscriptions
 
 # A receiver answering 204 to every call on kept-alive connections, in its own process.
 RECEIVER = r"""
@@ -108,7 +110,7 @@ async def run(args: argparse.Namespace, port: int) -> None:
     await db.create_tables(MODELS)
     settings = NotifierSettings(allowed_target_cidrs=["127.0.0.0/8"], smtp_host=None)
     policy = TargetPolicy.from_settings(False, settings.allowed_target_cidrs)
-    webhooks = WebhookSender(settings, db=db, policy=policy)
+    webhooks = WebhookSender(settings, policy=policy, subscription_secret=partial(subscriptions.secret_of, db))
     dispatcher = Dispatcher(db, settings, webhooks=webhooks, mailer=Mailer(settings))
     db.on_commit(hand_off_after_commit(dispatcher, Streams(db, settings)))
     org = f"org-{uuid.uuid4().hex[:6]}"

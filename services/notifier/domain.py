@@ -1,21 +1,18 @@
-"""Notifier's rules: what a requester sees of an event, the webhook's shape, when to retry.
+"""The words every feature of notifier shares: a delivery's channel and status, and an event's body.
 
-Plain Python; no framework, no I/O.
+Plain Python; no framework, no I/O. Kept here, above the features, because each of them speaks
+it: fan-out plans deliveries on a channel, the dispatcher holds them as `PendingDelivery` and
+hands each to its channel, which answers with a `SendFailure` or none; subscriptions cancel
+theirs by status; a webhook's body and a stream message are the same `event_body`. A rule that
+belongs to one feature lives in that feature's own domain.py.
 """
 
 from __future__ import annotations
 
-import random
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
-
-from shared.messages.common import Payload
-
-# Past this many doublings the ceiling is far above any sane cap; stops float overflow.
-_MAX_DOUBLINGS = 62
 
 
 class DeliveryStatus(StrEnum):
@@ -28,6 +25,10 @@ class DeliveryStatus(StrEnum):
 class Channel(StrEnum):
     WEBHOOK = "webhook"
     EMAIL = "email"
+
+
+# The endpoint of every e-mail: the dispatcher shares out the SMTP server as it does one webhook host.
+SMTP_ENDPOINT = "smtp"
 
 
 @dataclass(slots=True)
@@ -56,11 +57,6 @@ class PendingDelivery:
 PENDING_FIELDS: tuple[str, ...] = tuple(PendingDelivery.__dataclass_fields__)
 
 
-def public_data(data: Payload) -> dict[str, Any]:
-    """What a requester may read of an event: the payload without hand-off snapshots."""
-    return data.model_dump(mode="json", exclude={"snapshot"})
-
-
 def event_body(*, event_id: str, event_type: str, time: datetime, ticket_id: str, data: dict) -> dict[str, Any]:
     """The JSON body of a webhook call and of a stream message."""
     return {
@@ -72,73 +68,9 @@ def event_body(*, event_id: str, event_type: str, time: datetime, ticket_id: str
     }
 
 
-def webhook_headers(body: dict[str, Any]) -> dict[str, str]:
-    """The headers of a webhook call (signature aside); the event id lets receivers drop redeliveries."""
-    return {
-        "content-type": "application/json",
-        "X-Escalier-Event-Id": body["id"],
-        "X-Escalier-Event-Type": body["type"],
-        "X-Escalier-Event-Time": body["time"],
-    }
-
-
-def lane_of(target: str, ticket_id: str) -> str:
-    """The lane of a delivery: its target and its ticket; order holds within a lane only."""
-    return f"{target}|{ticket_id}"
-
-
-def is_success(status_code: int) -> bool:
-    """Whether the receiver took the call (any 2xx)."""
-    return 200 <= status_code < 300
-
-
-def backoff_ceiling(attempts: int, *, base_s: float, max_s: float) -> float:
-    """The longest wait after `attempts` failed calls: base doubled each time, capped at max_s."""
-    doublings = min(max(attempts - 1, 0), _MAX_DOUBLINGS)
-    return min(max_s, base_s * 2.0**doublings)
-
-
-def backoff_delay(
-    attempts: int, *, base_s: float, max_s: float, rand: Callable[[], float] = random.random
-) -> float:
-    """The wait before the next call: full jitter, uniform in [0, ceiling), so retries spread out."""
-    return rand() * backoff_ceiling(attempts, base_s=base_s, max_s=max_s)
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    max_attempts: int
-    base_s: float
-    max_s: float
-
-
 @dataclass(frozen=True, slots=True)
 class SendFailure:
     """Why a delivery did not go; a permanent failure is not worth retrying."""
 
     error: str
     permanent: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class FailureOutcome:
-    attempts: int
-    status: DeliveryStatus
-    next_attempt_at: datetime
-
-
-def after_failure(
-    attempts_before: int,
-    *,
-    now: datetime,
-    policy: RetryPolicy,
-    permanent: bool = False,
-    rand: Callable[[], float] = random.random,
-) -> FailureOutcome:
-    """A delivery's state after one more failed call: retried later, or dead once attempts run out
-    (at once if the failure is permanent: a refused target, a mailbox that does not exist)."""
-    attempts = attempts_before + 1
-    if permanent or attempts >= policy.max_attempts:
-        return FailureOutcome(attempts, DeliveryStatus.DEAD, now)
-    delay = backoff_delay(attempts, base_s=policy.base_s, max_s=policy.max_s, rand=rand)
-    return FailureOutcome(attempts, DeliveryStatus.PENDING, now + timedelta(seconds=delay))

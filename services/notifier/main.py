@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import partial
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -12,17 +13,22 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from shared.runtime import ServiceRuntime
 from shared.web.app import service_app
 
-from services.notifier import handlers, subscriptions
-from services.notifier.api import router
-from services.notifier.dispatcher import Dispatcher
-from services.notifier.fanout import EmailOptions
-from services.notifier.mailer import Mailer
+from services.notifier.channels.email.mailer import Mailer
+from services.notifier.channels.webhook.sender import WebhookSender
+from services.notifier.channels.webhook.targets import TargetPolicy, TargetRefused, TargetUnresolvable
+from services.notifier.dispatch import ledger
+from services.notifier.dispatch import api as deliveries_api
+from services.notifier.dispatch.dispatcher import Dispatcher
+from services.notifier.fanout.domain import EmailOptions
 from services.notifier.settings import DEVELOPMENT_CALLBACK_SECRET, NotifierSettings
-from services.notifier.stream import Streams
+from services.notifier.stream import api as stream_api
+from services.notifier.stream import handlers as stream_handlers
+from services.notifier.stream.streams import Streams
 from services.notifier.subscribers import PRELOAD
 from services.notifier.subscribers import subscriptions as subscriptions_of
-from services.notifier.targets import TargetPolicy, TargetRefused, TargetUnresolvable
-from services.notifier.webhooks import WebhookSender
+from services.notifier.subscriptions import api as subscriptions_api
+from services.notifier.subscriptions import handlers as subscriptions
+from services.notifier.subscriptions.domain import UnknownEventTypes
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +38,7 @@ def create_app(settings: NotifierSettings) -> FastAPI:
     runtime = ServiceRuntime(settings, schema="notifier")
     runtime.set_subscriptions(subscriptions_of(_email_options(settings)), preload=PRELOAD)
     policy = TargetPolicy.from_settings(settings.allow_private_targets, settings.allowed_target_cidrs)
-    webhooks = WebhookSender(settings, db=runtime.db, policy=policy)
+    webhooks = WebhookSender(settings, policy=policy, subscription_secret=partial(subscriptions.secret_of, runtime.db))
     dispatcher = Dispatcher(runtime.db, settings, webhooks=webhooks, mailer=Mailer(settings))
     streams = Streams(runtime.db, settings)
     runtime.db.on_commit(hand_off_after_commit(dispatcher, streams))
@@ -41,12 +47,12 @@ def create_app(settings: NotifierSettings) -> FastAPI:
     app = service_app(
         runtime,
         title="Escalier notifier",
-        routers=[router],
+        routers=[stream_api.router, subscriptions_api.router, deliveries_api.router],
         background=[("dispatcher", dispatcher.run)],
     )
     app.add_exception_handler(TargetRefused, _unprocessable("url"))
     app.add_exception_handler(TargetUnresolvable, _unprocessable("url"))  # cannot tell whether it is public
-    app.add_exception_handler(subscriptions.UnknownEventTypes, _unprocessable("events"))
+    app.add_exception_handler(UnknownEventTypes, _unprocessable("events"))
     app.state.dispatcher = dispatcher
     app.state.streams = streams
     app.state.target_policy = policy
@@ -72,7 +78,8 @@ def hand_off_after_commit(dispatcher: Dispatcher, streams: Streams) -> Callable[
     """The commit hook: new deliveries to the dispatcher as they are, new stream events to the listeners."""
     # Only commits that added rows wake anyone.
     def hook(session: AsyncSession) -> None:
-        new_events, new_deliveries = handlers.committed_changes(session)
+        new_events = stream_handlers.committed_events(session)
+        new_deliveries = ledger.committed_deliveries(session)
         if new_events:
             streams.notify()
         if new_deliveries:

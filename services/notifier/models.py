@@ -1,13 +1,18 @@
-"""Notifier's tables: the tickets it knows, their public events, subscriptions, and deliveries."""
+"""Notifier's tables: the tickets it knows, here; the others with their feature, all named in MODELS.
+
+The tickets sit above the features because three of them read it: fan-out records each
+ticket's contact from its submission and tells it; the stream lets a requester follow only
+their own tickets; the deliveries ledger keeps an organization's deliveries to itself.
+MODELS is every table notifier migrates (services/notifier/migrations/env.py).
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from shared.db import UTCDateTime, utcnow
+from services.notifier.dispatch.models import Delivery
+from services.notifier.stream.models import StreamEvent
+from services.notifier.subscriptions.models import Subscription
 
 
 class NotifierTicket(SQLModel, table=True):
@@ -22,72 +27,6 @@ class NotifierTicket(SQLModel, table=True):
     requester_email: str
     requester_name: str = ""
     title: str = ""
-
-
-class StreamEvent(SQLModel, table=True):
-    """A requester-visible event; `seq` is its position in the live stream (the SSE id)."""
-
-    __tablename__ = "notifier_stream_events"
-
-    seq: int | None = Field(default=None, primary_key=True, sa_column_kwargs={"autoincrement": True})
-    event_id: str = Field(unique=True)
-    ticket_id: str = Field(index=True)
-    # None when the ticket's submission was never seen here (consumer group started mid-stream).
-    organization: str | None = Field(default=None, index=True)
-    type: str
-    time: datetime = Field(sa_type=UTCDateTime)
-    data: dict = Field(sa_column=Column(JSON, nullable=False))
-
-
-class Subscription(SQLModel, table=True):
-    """An organization's standing request for webhook calls about its tickets."""
-
-    __tablename__ = "notifier_subscriptions"
-
-    id: str = Field(primary_key=True)
-    organization: str = Field(index=True)
-    url: str
-    # Event types wanted; empty: every requester-visible type.
-    events: list = Field(default=[], sa_column=Column(JSON, nullable=False))
-    secret: str
-    description: str | None = None
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-
-
-class Delivery(SQLModel, table=True):
-    """One notification to send (a webhook call or an e-mail), and how it went.
-
-    Deliveries of one lane (a target and a ticket) go out one at a time in id order;
-    lanes go side by side, at most a few per endpoint at once.
-    """
-
-    __tablename__ = "notifier_deliveries"
-    __table_args__ = (
-        UniqueConstraint("event_id", "target"),
-        # The dispatcher reads every pending delivery's id (a rescan of what it holds).
-        Index("ix_notifier_deliveries_status_lane", "status", "lane", "id"),
-    )
-
-    id: int | None = Field(default=None, primary_key=True)
-    event_id: str
-    ticket_id: str = Field(index=True)
-    channel: str = Field(default="webhook")
-    # "callback", "subscription:<id>", "email:requester" or "email:alert".
-    target: str = Field(default="callback")
-    lane: str = Field(default="")
-    # Who the dispatcher shares out fairly: a webhook's host:port, or "smtp".
-    endpoint: str = Field(default="")
-    subscription_id: str | None = Field(default=None, index=True)
-    url: str  # the webhook URL, or mailto:<address>
-    body: dict = Field(sa_column=Column(JSON, nullable=False))
-    # An e-mail's rendered subject, text and html; None for a webhook call.
-    message: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
-    status: str = Field(default="pending")
-    attempts: int = 0
-    next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    last_error: str | None = None
-    delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 MODELS = (NotifierTicket, StreamEvent, Subscription, Delivery)

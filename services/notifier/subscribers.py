@@ -6,8 +6,8 @@ from shared.messages.registry import EVENT_TYPES
 from shared.messaging.consumer import Subscriptions
 from shared.topics import TICKETS_EVENTS
 
-from services.notifier.fanout import EmailOptions
-from services.notifier.handlers import record_event
+from services.notifier.fanout.domain import EmailOptions
+from services.notifier.fanout.handlers import record_event
 from services.notifier.models import NotifierTicket
 
 # Read for a whole batch at once: every event needs its ticket's contact.

@@ -14,7 +14,7 @@ import uuid
 import httpx
 import pytest
 
-from services.notifier.signing import verify
+from services.notifier.channels.webhook.signing import verify
 from tests.channels import CALLBACK_SECRET
 from tests.e2e.test_ticket_journey import agent, queued_at, submit
 from tests.helpers import eventually, requester_headers

@@ -9,6 +9,7 @@ import asyncio
 import time
 import uuid
 from datetime import UTC, datetime
+from functools import partial
 
 import pytest
 
@@ -17,18 +18,20 @@ from shared.messages import new_event
 from shared.messages.common import Requester
 from shared.messages.tickets import SlaBreached, TicketCommented, TicketResolved, TicketSubmitted
 
-from services.notifier import deliveries, subscriptions
-from services.notifier.dispatcher import Dispatcher
-from services.notifier.fanout import EmailOptions
-from services.notifier.handlers import record_event
-from services.notifier.mailer import Mailer
+from services.notifier.channels.email.mailer import Mailer
+from services.notifier.channels.webhook.sender import WebhookSender
+from services.notifier.channels.webhook.signing import verify
+from services.notifier.channels.webhook.targets import TargetPolicy, TargetRefused
+from services.notifier.dispatch import ledger as deliveries
+from services.notifier.dispatch.dispatcher import Dispatcher
+from services.notifier.fanout.domain import EmailOptions
+from services.notifier.fanout.handlers import record_event
 from services.notifier.main import hand_off_after_commit
-from services.notifier.models import MODELS, StreamEvent
+from services.notifier.models import MODELS
 from services.notifier.settings import NotifierSettings
-from services.notifier.signing import verify
-from services.notifier.stream import Streams
-from services.notifier.targets import TargetPolicy, TargetRefused
-from services.notifier.webhooks import WebhookSender
+from services.notifier.stream.models import StreamEvent
+from services.notifier.stream.streams import Streams
+from services.notifier.subscriptions import handlers as subscriptions
 from tests.channels import CALLBACK_SECRET
 from tests.helpers import eventually
 
@@ -66,7 +69,7 @@ async def dispatch(db, smtp_server):
         nonlocal task
         settings = make_settings(smtp_server.port, **overrides)
         policy = TargetPolicy.from_settings(settings.allow_private_targets, settings.allowed_target_cidrs)
-        webhooks = WebhookSender(settings, db=db, policy=policy)
+        webhooks = WebhookSender(settings, policy=policy, subscription_secret=partial(subscriptions.secret_of, db))
         dispatcher = Dispatcher(db, settings, webhooks=webhooks, mailer=Mailer(settings))
         db.on_commit(hand_off_after_commit(dispatcher, Streams(db, settings)))  # as create_app wires it
         task = asyncio.create_task(dispatcher.run())

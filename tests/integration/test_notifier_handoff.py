@@ -20,9 +20,11 @@ from shared.db import Database
 from shared.messages import new_event
 from shared.messages.tickets import TicketCommented
 
-from services.notifier import deliveries, handlers
-from services.notifier.domain import DeliveryStatus, FailureOutcome
-from services.notifier.fanout import EmailOptions
+from services.notifier.dispatch import ledger as deliveries
+from services.notifier.dispatch.domain import FailureOutcome
+from services.notifier.domain import DeliveryStatus
+from services.notifier.fanout import handlers
+from services.notifier.fanout.domain import EmailOptions
 from services.notifier.models import MODELS
 from tests.helpers import eventually
 from tests.integration.test_notifier_delivery import dispatch, ledger, record, submit  # noqa: F401 (a fixture)
@@ -58,7 +60,7 @@ def reads_of_the_ledger(seen: list[str]) -> list[str]:
 async def test_staged_deliveries_get_their_ids_at_commit_and_are_handed_over(db, webhook_receiver):
     ticket_id = await submit(db, callback_url=webhook_receiver.url("ids"))
     handed: list = []
-    db.on_commit(lambda session: handed.extend(handlers.committed_changes(session)[1]))
+    db.on_commit(lambda session: handed.extend(deliveries.committed_deliveries(session)))
     events = [new_event("test", TicketCommented(ticket_id=ticket_id, tier=1, author="al", body=f"n{i}")) for i in range(3)]
     async with db.unit_of_work() as session:
         for e in events:

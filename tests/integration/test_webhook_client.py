@@ -10,7 +10,8 @@ import ssl
 
 import pytest
 
-from services.notifier.http1 import CallFailed, WebhookClient
+from services.notifier.channels.webhook.client import WebhookClient
+from services.notifier.channels.webhook.connection import CallFailed
 
 ANSWERS = {
     "/ok": b"HTTP/1.1 204 No Content\r\n\r\n",

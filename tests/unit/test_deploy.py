@@ -16,7 +16,7 @@ import pytest
 import yaml
 from prometheus_client import REGISTRY
 
-import services.notifier.dispatcher  # noqa: F401 (registers its metrics)
+import services.notifier.dispatch.dispatcher  # noqa: F401 (registers its metrics)
 import services.tiers.metrics  # noqa: F401
 import shared.messaging.metrics  # noqa: F401
 from escalier_cli.system import SERVICES

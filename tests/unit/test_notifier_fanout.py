@@ -7,19 +7,19 @@ import pytest
 from shared.messages import EVENT_TYPES, is_public
 from shared.messages.tickets import SlaBreached, TicketCommented
 
-from services.notifier import emails
-from services.notifier.domain import Channel, public_data
-from services.notifier.fanout import (
-    REQUESTER_VISIBLE_TYPES,
+from services.notifier.channels.email.render import Recipient, build_message, render_update, to_bytes
+from services.notifier.channels.email.templates import EVENT_WORDS
+from services.notifier.domain import Channel
+from services.notifier.fanout.domain import (
     EmailOptions,
     SubscriptionTarget,
     TicketContact,
     endpoint_of,
     is_email_address,
     plan,
-    unknown_types,
+    public_data,
 )
-from services.notifier.templates import EVENT_WORDS
+from services.notifier.subscriptions.domain import REQUESTER_VISIBLE_TYPES, unknown_types
 
 TICKET = TicketContact(
     ticket_id="T-1", organization="acme", callback_url="https://portal.acme.example/hook?t=1", language="fr",
@@ -121,15 +121,15 @@ def test_every_requester_visible_type_has_its_own_words_in_both_languages(langua
     assert len({headline for headline, _ in EVENT_WORDS[language].values()}) >= len(REQUESTER_VISIBLE_TYPES) - 2
 
 
-def _to(language: str = "en") -> emails.Recipient:
-    return emails.Recipient(
+def _to(language: str = "en") -> Recipient:
+    return Recipient(
         email="ann@acme.example", name="Ann", language=language, ticket_id="T-9", title="VPN down",
         organization="acme", link="https://support.example/tickets/T-9",
     )
 
 
 def test_an_email_has_the_ticket_id_in_its_subject_and_plain_words_in_text_and_html():
-    email = emails.render_update("ticket.info_requested", {"author": "Alice", "question": "Which model?"}, _to())
+    email = render_update("ticket.info_requested", {"author": "Alice", "question": "Which model?"}, _to())
     assert email["subject"] == "[#T-9] We need more information"
     assert email["text"].startswith(
         "Hello Ann,\n\nAlice needs some information from you to continue:\n\n> Which model?"
@@ -139,29 +139,29 @@ def test_an_email_has_the_ticket_id_in_its_subject_and_plain_words_in_text_and_h
 
 
 def test_variants_say_what_happened_a_self_resolution_and_an_automatic_close():
-    assert "article" in emails.render_update("ticket.resolved", {"level": 0}, _to())["text"]
-    assert "automatically" in emails.render_update("ticket.closed", {"reason": "automatic"}, _to())["text"]
-    assert "automatiquement" in emails.render_update("ticket.closed", {"reason": "automatic"}, _to("fr"))["text"]
+    assert "article" in render_update("ticket.resolved", {"level": 0}, _to())["text"]
+    assert "automatically" in render_update("ticket.closed", {"reason": "automatic"}, _to())["text"]
+    assert "automatiquement" in render_update("ticket.closed", {"reason": "automatic"}, _to("fr"))["text"]
 
 
 def test_an_unknown_language_falls_back_to_english_and_unknown_types_to_a_generic_update():
-    email = emails.render_update("ticket.something_new", {}, _to("de"))
+    email = render_update("ticket.something_new", {}, _to("de"))
     assert email["subject"] == "[#T-9] Your request has been updated"
 
 
 def test_what_people_wrote_is_escaped_in_html():
-    email = emails.render_update("ticket.commented", {"author": "<b>Al</b>", "body": "<script>x</script>"}, _to())
+    email = render_update("ticket.commented", {"author": "<b>Al</b>", "body": "<script>x</script>"}, _to())
     assert "<script>" not in email["html"] and "&lt;script&gt;" in email["html"]
     assert "&lt;b&gt;Al&lt;/b&gt;" in email["html"]
 
 
 def test_the_mime_message_is_text_with_an_html_alternative_threaded_per_ticket():
-    rendered = emails.render_update("ticket.resolved", {"level": 2, "resolution": "Rebooted"}, _to("fr"))
-    message = emails.build_message(rendered, sender="Support <help@acme.example>", event_id="ev-1", ticket_id="T-9")
+    rendered = render_update("ticket.resolved", {"level": 2, "resolution": "Rebooted"}, _to("fr"))
+    message = build_message(rendered, sender="Support <help@acme.example>", event_id="ev-1", ticket_id="T-9")
     assert message.get_content_type() == "multipart/alternative"
     assert message["In-Reply-To"] == message["References"] == "<ticket-T-9@acme.example>"
     assert message["X-Escalier-Event-Id"] == "ev-1"
-    raw = emails.to_bytes(message)
+    raw = to_bytes(message)
     assert b"Subject: [#T-9] Votre demande est =?utf-8?q?r=C3=A9solue?=\r\n" in raw
     assert all(len(line) <= 998 for line in raw.split(b"\r\n"))
 

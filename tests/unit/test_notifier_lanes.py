@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from services.notifier.lanes import LaneBook
+from services.notifier.dispatch.lanes import LaneBook
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 

@@ -5,18 +5,10 @@ from datetime import UTC, datetime, timedelta, timezone
 from shared.messages.common import Requester, TicketSnapshot
 from shared.messages.tickets import TicketRouted
 
-from services.notifier.domain import (
-    DeliveryStatus,
-    RetryPolicy,
-    after_failure,
-    backoff_ceiling,
-    backoff_delay,
-    event_body,
-    is_success,
-    lane_of,
-    public_data,
-    webhook_headers,
-)
+from services.notifier.channels.webhook.domain import is_success, webhook_headers
+from services.notifier.dispatch.domain import RetryPolicy, after_failure, backoff_ceiling, backoff_delay, lane_of
+from services.notifier.domain import DeliveryStatus, event_body
+from services.notifier.fanout.domain import public_data
 
 POLICY = RetryPolicy(max_attempts=8, base_s=0.5, max_s=60.0)
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)

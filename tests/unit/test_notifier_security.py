@@ -6,8 +6,8 @@ import ipaddress
 
 import pytest
 
-from services.notifier.signing import sign, signature_headers, verify
-from services.notifier.targets import TargetPolicy, TargetRefused, check_address, split_target
+from services.notifier.channels.webhook.signing import sign, signature_headers, verify
+from services.notifier.channels.webhook.targets import TargetPolicy, TargetRefused, check_address, split_target
 
 BODY = b'{"id":"ev-1","type":"ticket.resolved"}'
 NOW = 1_750_000_000

@@ -11,9 +11,10 @@ from sse_starlette import ServerSentEvent
 
 from shared.db import Database
 
-from services.notifier import domain, handlers
-from services.notifier.models import StreamEvent
+from services.notifier import domain
 from services.notifier.settings import NotifierSettings
+from services.notifier.stream import handlers
+from services.notifier.stream.models import StreamEvent
 
 
 class Streams:

@@ -6,14 +6,16 @@ from dataclasses import dataclass
 
 from sqlalchemy import bindparam, func, update
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.db import Database, execute, utcnow
 from shared.errors import Conflict, NotFound
 
-from services.notifier.domain import PENDING_FIELDS, DeliveryStatus, FailureOutcome, PendingDelivery
-from services.notifier.handlers import NEW_DELIVERIES
-from services.notifier.lanes import LaneBook
-from services.notifier.models import Delivery, NotifierTicket
+from services.notifier.dispatch.domain import FailureOutcome
+from services.notifier.dispatch.lanes import LaneBook
+from services.notifier.dispatch.models import Delivery
+from services.notifier.domain import PENDING_FIELDS, DeliveryStatus, PendingDelivery
+from services.notifier.models import NotifierTicket
 from services.notifier.permissions import Scope
 
 EVERYTHING = Scope(None, internal=True)
@@ -22,9 +24,18 @@ INTERNAL_TARGETS = ("email:alert",)
 
 _MAX_ERROR_CHARS = 1000
 
+# The deliveries a session staged (rows, given their ids at commit) or put back (retries):
+# handed to the dispatcher once committed, so it never reads them back.
+NEW_DELIVERIES = "notifier_new_deliveries"
+
 
 class NotReplayable(Conflict):
     """Only a dead delivery can be replayed."""
+
+
+def committed_deliveries(session: AsyncSession) -> list[PendingDelivery]:
+    """The deliveries the session that just committed made pending (staged or put back); clears them."""
+    return [PendingDelivery(**{f: row[f] for f in PENDING_FIELDS}) for row in session.info.pop(NEW_DELIVERIES, ())]
 
 
 async def list_deliveries(

@@ -4,36 +4,44 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 
 import orjson
 
-from shared.db import Database
-
-from services.notifier import domain, subscriptions
+from services.notifier.channels.webhook.client import WebhookClient
+from services.notifier.channels.webhook.connection import CallFailed
+from services.notifier.channels.webhook.domain import is_success, webhook_headers
+from services.notifier.channels.webhook.signing import signature_headers
+from services.notifier.channels.webhook.targets import TargetPolicy, TargetRefused, TargetUnresolvable, check_target
 from services.notifier.domain import PendingDelivery, SendFailure
-from services.notifier.http1 import CallFailed, WebhookClient
 from services.notifier.settings import NotifierSettings
-from services.notifier.signing import signature_headers
-from services.notifier.targets import TargetPolicy, TargetRefused, TargetUnresolvable, check_target
 
 USER_AGENT = "Escalier-Notifier/0.1"
 # A receiver's answer is read up to this much, so its connection can be kept alive and used
 # again; a longer one is dropped with its connection (the body never matters).
 _READ_AT_MOST = 64 * 1024
 
+# A subscription's signing secret, by `subscription_id=`; None once it is deleted.
+SecretOf = Callable[..., Awaitable[str | None]]
+
+
 class WebhookSender:
-    """Posts deliveries with one shared HTTP client (made by the dispatcher's loop)."""
+    """Posts deliveries with one shared HTTP client (made by the dispatcher's loop).
+
+    `subscription_secret` reads the subscriptions' table (given by create_app), so this channel
+    needs nothing of the subscriptions feature but that.
+    """
 
     def __init__(
         self,
         settings: NotifierSettings,
         *,
-        db: Database,
         policy: TargetPolicy,
+        subscription_secret: SecretOf,
     ) -> None:
         self._settings = settings
-        self._db = db
         self._policy = policy
+        self._subscription_secret = subscription_secret
         self._callback_secret = settings.callback_secret.get_secret_value()
 
     def client(self) -> WebhookClient:
@@ -58,7 +66,7 @@ class WebhookSender:
             return SendFailure(str(exc))
         content = orjson.dumps(delivery.body)
         headers = {
-            **domain.webhook_headers(delivery.body),
+            **webhook_headers(delivery.body),
             **signature_headers(secret, int(time.time()), content),
             "X-Escalier-Delivery": str(delivery.id),
             "X-Escalier-Attempt": str(delivery.attempts + 1),
@@ -69,7 +77,7 @@ class WebhookSender:
         # Callback URLs share the notifier's secret; a subscription has its own (None once deleted).
         if delivery.subscription_id is None:
             return self._callback_secret
-        return await subscriptions.secret_of(self._db, subscription_id=delivery.subscription_id)
+        return await self._subscription_secret(subscription_id=delivery.subscription_id)
 
     async def _post(
         self, client: WebhookClient, url: str, content: bytes, headers: dict, addresses: list
@@ -85,4 +93,4 @@ class WebhookSender:
             return SendFailure(f"timed out after {timeout_s:g} s")
         except CallFailed as exc:
             return SendFailure(str(exc))
-        return None if domain.is_success(status) else SendFailure(f"HTTP {status}")
+        return None if is_success(status) else SendFailure(f"HTTP {status}")

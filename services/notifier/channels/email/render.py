@@ -14,7 +14,7 @@ from email.policy import SMTP
 from email.utils import formatdate, make_msgid
 from typing import Any
 
-from services.notifier.templates import ALERT_WORDS, EVENT_WORDS, LABELS
+from services.notifier.channels.email.templates import ALERT_WORDS, EVENT_WORDS, LABELS
 
 SMTP_POLICY = SMTP.clone(max_line_length=998)
 

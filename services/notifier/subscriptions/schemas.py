@@ -1,4 +1,4 @@
-"""Notifier's HTTP shapes."""
+"""The subscriptions' HTTP shapes: what a client sends to subscribe, and what it reads back."""
 
 from __future__ import annotations
 
@@ -7,34 +7,6 @@ from datetime import datetime
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 
 from shared.messages.common import Organization
-
-from services.notifier.domain import Channel, DeliveryStatus
-
-
-class DeliveryView(BaseModel):
-    """One notification to send (a webhook call or an e-mail) and how it went."""
-
-    id: int
-    event_id: str
-    ticket_id: str
-    channel: Channel
-    target: str
-    subscription_id: str | None
-    url: str
-    status: DeliveryStatus
-    attempts: int
-    next_attempt_at: datetime
-    last_error: str | None
-    delivered_at: datetime | None
-    created_at: datetime
-    body: dict
-
-
-class DeliveryPage(BaseModel):
-    items: list[DeliveryView]
-    total: int
-    limit: int
-    offset: int
 
 
 class SubscriptionCreate(BaseModel):

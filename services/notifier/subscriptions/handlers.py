@@ -11,16 +11,13 @@ from sqlmodel import col, select
 
 from shared.db import Database, execute
 
-from services.notifier import fanout
+from services.notifier.channels.webhook.targets import TargetPolicy, check_target
+from services.notifier.dispatch.models import Delivery
 from services.notifier.domain import DeliveryStatus
-from services.notifier.models import Delivery, Subscription
-from services.notifier.targets import TargetPolicy, check_target
+from services.notifier.subscriptions.domain import REQUESTER_VISIBLE_TYPES, UnknownEventTypes, unknown_types
+from services.notifier.subscriptions.models import Subscription
 
 SECRET_BYTES = 32
-
-
-class UnknownEventTypes(ValueError):
-    """A subscription asked for types that do not exist or that requesters never see: 422."""
 
 
 async def create(
@@ -34,10 +31,10 @@ async def create(
     policy: TargetPolicy,
 ) -> Subscription:
     """Check the target and the types, then store the subscription (a secret is made if none is given)."""
-    if unknown := fanout.unknown_types(events):
+    if unknown := unknown_types(events):
         raise UnknownEventTypes(
             f"unknown or agent-only event types: {', '.join(unknown)}; "
-            f"allowed: {', '.join(fanout.REQUESTER_VISIBLE_TYPES)}"
+            f"allowed: {', '.join(REQUESTER_VISIBLE_TYPES)}"
         )
     await check_target(url, policy)
     subscription = Subscription(
@@ -86,4 +83,3 @@ async def secret_of(db: Database, *, subscription_id: str) -> str | None:
     """The signing secret of a subscription; None once it is deleted."""
     async with db.read() as session:
         return (await execute(session, _SECRET_OF, {"subscription_id": subscription_id})).scalar()
-

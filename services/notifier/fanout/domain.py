@@ -11,19 +11,15 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from shared.messages import EVENT_TYPES, is_public
+from shared.messages.common import Payload
 
-from services.notifier import emails
-from services.notifier.domain import Channel
-from services.notifier.targets import TargetRefused, split_target
+from services.notifier.channels.email.render import Recipient, render_alert, render_update
+from services.notifier.channels.webhook.targets import TargetRefused, split_target
+from services.notifier.domain import SMTP_ENDPOINT, Channel
 
-SMTP_ENDPOINT = "smtp"
 CALLBACK = "callback"
 EMAIL_REQUESTER = "email:requester"
 EMAIL_ALERT = "email:alert"
-
-# Types a requester (or a subscription) may hear of: agent-only types can never be public.
-REQUESTER_VISIBLE_TYPES: tuple[str, ...] = tuple(t for t in EVENT_TYPES if is_public(t, object()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +58,11 @@ class PlannedDelivery:
     message: dict[str, str] | None = None
 
 
+def public_data(data: Payload) -> dict[str, Any]:
+    """What a requester may read of an event: the payload without hand-off snapshots."""
+    return data.model_dump(mode="json", exclude={"snapshot"})
+
+
 def plan(
     *,
     public: bool,
@@ -86,7 +87,7 @@ def plan(
         if wants(sub.events, event_type):
             planned.append(_webhook(f"subscription:{sub.id}", sub.url, subscription_id=sub.id))
     if email is not None and wants(email.event_types, event_type) and is_email_address(ticket.requester_email):
-        message = emails.render_update(event_type, data, _recipient(ticket, ticket.requester_email, email))
+        message = render_update(event_type, data, _recipient(ticket, ticket.requester_email, email))
         address = f"mailto:{ticket.requester_email}"
         planned.append(PlannedDelivery(Channel.EMAIL, EMAIL_REQUESTER, address, SMTP_ENDPOINT, message=message))
     return planned
@@ -95,11 +96,6 @@ def plan(
 def wants(types: Collection[str], event_type: str) -> bool:
     """Whether a list of wanted types (empty: all) takes `event_type`."""
     return not types or event_type in types
-
-
-def unknown_types(types: Iterable[str]) -> list[str]:
-    """The types a subscription may not ask for: unknown, or never shown to requesters."""
-    return [t for t in types if t not in REQUESTER_VISIBLE_TYPES]
 
 
 def is_email_address(value: str) -> bool:
@@ -123,13 +119,13 @@ def _webhook(target: str, url: str, *, subscription_id: str | None = None) -> Pl
 
 def _alert(data: dict[str, Any], contact: str, ticket: TicketContact | None, email: EmailOptions) -> PlannedDelivery:
     ticket = ticket or TicketContact(data.get("ticket_id", ""), "", None, "en", contact, "", "")
-    message = emails.render_alert(data, _recipient(ticket, contact, email))
+    message = render_alert(data, _recipient(ticket, contact, email))
     return PlannedDelivery(Channel.EMAIL, EMAIL_ALERT, f"mailto:{contact}", SMTP_ENDPOINT, message=message)
 
 
-def _recipient(ticket: TicketContact, address: str, email: EmailOptions) -> emails.Recipient:
+def _recipient(ticket: TicketContact, address: str, email: EmailOptions) -> Recipient:
     link = email.link_template.format(ticket_id=ticket.ticket_id) if email.link_template else None
-    return emails.Recipient(
+    return Recipient(
         email=address,
         name=ticket.requester_name or address,
         language=ticket.language,

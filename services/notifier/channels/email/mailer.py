@@ -7,7 +7,7 @@ from email.utils import parseaddr
 import aiosmtplib
 from aiosmtplib.errors import SMTPException, SMTPRecipientsRefused
 
-from services.notifier import emails
+from services.notifier.channels.email.render import build_message, to_bytes
 from services.notifier.domain import PendingDelivery, SendFailure
 from services.notifier.settings import NotifierSettings
 
@@ -23,12 +23,12 @@ class Mailer:
         s = self._settings
         if not s.smtp_host or delivery.message is None:
             return SendFailure("e-mail is not configured (ESCALIER_NOTIFIER_SMTP_HOST)")
-        message = emails.build_message(
+        message = build_message(
             delivery.message, sender=s.email_from, event_id=delivery.event_id, ticket_id=delivery.ticket_id
         )
         try:
             await aiosmtplib.send(
-                emails.to_bytes(message),
+                to_bytes(message),
                 sender=parseaddr(s.email_from)[1],
                 recipients=[delivery.message["to"]],
                 hostname=s.smtp_host,

@@ -30,13 +30,14 @@ from shared.db import Database, utcnow
 from shared.messaging import metrics
 from shared.waits import wait_for_event
 
-from services.notifier import deliveries, domain, fanout
-from services.notifier.domain import Channel, DeliveryStatus, PendingDelivery, RetryPolicy
-from services.notifier.http1 import WebhookClient
-from services.notifier.lanes import LaneBook
-from services.notifier.mailer import Mailer
+from services.notifier.channels.email.mailer import Mailer
+from services.notifier.channels.webhook.client import WebhookClient
+from services.notifier.channels.webhook.sender import WebhookSender
+from services.notifier.dispatch import ledger
+from services.notifier.dispatch.domain import RetryPolicy, after_failure
+from services.notifier.dispatch.lanes import LaneBook
+from services.notifier.domain import SMTP_ENDPOINT, Channel, DeliveryStatus, PendingDelivery
 from services.notifier.settings import NotifierSettings
-from services.notifier.webhooks import WebhookSender
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,7 @@ class Dispatcher:
         self._tasks: dict[str, asyncio.Task] = {}
         self._rescan_at = 0.0  # at once: what a previous run left pending
         self._delivered: list[int] = []  # sent, not yet recorded in the ledger
-        self._failed: list[deliveries.FailedAttempt] = []  # failed, not yet recorded
+        self._failed: list[ledger.FailedAttempt] = []  # failed, not yet recorded
         self._settled: list[int] = []  # recorded as no longer pending, still known to the book
         # In the background: the record waits its turn for the writer (behind the consumer's
         # batch), and lanes must not wait with it.
@@ -103,7 +104,7 @@ class Dispatcher:
         now = time.monotonic()
         if now >= self._rescan_at:
             self._rescan_at = now + self._settings.dispatch_rescan_interval_s
-            self._book.add(await deliveries.pending_not_in(self._db, self._book))
+            self._book.add(await ledger.pending_not_in(self._db, self._book))
         if self._mark_at is not None and (now >= self._mark_at or len(self._delivered) >= 500):
             self._marking.start(self._mark)
         if self._settled:
@@ -120,7 +121,7 @@ class Dispatcher:
         delivered, failed = self._delivered, self._failed
         self._delivered, self._failed, self._mark_at = [], [], None
         try:
-            await deliveries.record_outcomes(self._db, delivered=delivered, failed=failed)
+            await ledger.record_outcomes(self._db, delivered=delivered, failed=failed)
         except BaseException:
             # Recorded by a later round, before what came meanwhile.
             self._delivered, self._failed = delivered + self._delivered, failed + self._failed
@@ -130,7 +131,7 @@ class Dispatcher:
         self._settled.extend(f.delivery_id for f in failed if f.outcome.status == DeliveryStatus.DEAD)
 
     def _cap(self, endpoint: str) -> int:
-        if endpoint == fanout.SMTP_ENDPOINT:
+        if endpoint == SMTP_ENDPOINT:
             return self._settings.smtp_max_in_flight
         return self._settings.webhook_max_in_flight_per_endpoint
 
@@ -183,10 +184,10 @@ class Dispatcher:
             self._record_soon()
             metrics.child(ATTEMPTS, delivery.channel, "delivered").inc()
             return True
-        outcome = domain.after_failure(
+        outcome = after_failure(
             delivery.attempts, now=utcnow(), policy=self._policy, permanent=failure.permanent
         )
-        self._failed.append(deliveries.FailedAttempt(delivery.id, failure.error, outcome))
+        self._failed.append(ledger.FailedAttempt(delivery.id, failure.error, outcome))
         self._record_soon()
         delivery.attempts, delivery.next_attempt_at = outcome.attempts, outcome.next_attempt_at
         dead = outcome.status == DeliveryStatus.DEAD

@@ -1,0 +1,1 @@
+"""Fan-out: what each ticket event becomes, who is told of it and on which channel."""

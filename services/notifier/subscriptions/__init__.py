@@ -1,0 +1,1 @@
+"""Webhook subscriptions: an organization's standing request for signed calls about its tickets."""
