@@ -8,11 +8,11 @@ from shared.runtime import ServiceRuntime
 from shared.sla.contracts import Contracts
 from shared.web.app import service_app
 
-from services.intake import requester_actions, self_service
-from services.intake.api import router
-from services.intake.auto_close import AutoCloser
 from services.intake.ratelimit import Limiter, RequesterLimits
+from services.intake.requester import api as requester_actions, self_service
+from services.intake.requester.auto_close import AutoCloser
 from services.intake.settings import IntakeSettings
+from services.intake.submission.api import router
 from services.intake.subscribers import PRELOAD, subscriptions
 
 

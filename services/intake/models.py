@@ -39,7 +39,7 @@ class IntakeTicket(SQLModel, table=True):
     # SQLModel's constructor inspects a factory's signature each time, 90 µs a field for list or dict.
     suggested_articles: list = Field(default=[], sa_column=Column(JSON, nullable=False))
     sla: dict = Field(default={}, sa_column=Column(JSON, nullable=False))  # shared.sla TicketClocks
-    # Requester follow-up (services/intake/requester_rules.py): reopen window, auto-close, one rating per resolution.
+    # Requester follow-up (services/intake/requester/domain.py): reopen window, auto-close, one rating per resolution.
     resolved_at: datetime | None = Field(default=None, index=True, sa_type=UTCDateTime)
     resolution_count: int = 0
     rated_resolution: int = 0

@@ -8,8 +8,8 @@ from shared.messaging.consumer import Subscriptions
 from shared.sla.contracts import Contracts
 from shared.topics import TICKETS_EVENTS
 
-from services.intake.handlers import apply_ticket_event
 from services.intake.models import IntakeTicket
+from services.intake.submission.handlers import apply_ticket_event
 
 # Read for a whole batch at once: every event updates its ticket's row.
 PRELOAD = (IntakeTicket,)

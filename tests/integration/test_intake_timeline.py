@@ -16,10 +16,10 @@ from shared.messaging.inbox import InboxEntry
 from shared.messaging.outbox import OutboxMessage
 from shared.topics import TICKETS_EVENTS
 
-from services.intake import domain
-from services.intake.handlers import get_ticket, submit_ticket
 from services.intake.models import MODELS
-from services.intake.schemas import TicketCreate
+from services.intake.requester import projection as domain
+from services.intake.submission.handlers import get_ticket, submit_ticket
+from services.intake.submission.schemas import TicketCreate
 from tests.e2e.test_operations import scrape, value
 from tests.e2e.test_ticket_journey import SUBMISSION as JOURNEY
 from tests.helpers import eventually, requester_headers

@@ -7,7 +7,7 @@ import pytest
 
 from shared.messages.tickets import TicketEscalated, TicketReopened, TicketResolved, TicketRouted
 
-from services.intake.requester_rules import (
+from services.intake.requester.domain import (
     AlreadyRated,
     CannotRate,
     CannotReopen,

@@ -23,14 +23,14 @@ from shared.messaging.outbox import add_to_outbox
 from shared.sla.contracts import Contracts
 from shared.topics import TICKETS_EVENTS, TICKETS_SUBMITTED
 
-from services.intake import domain, requester_rules
 from services.intake.models import IntakeTicket, TimelineEntry
-from services.intake.schemas import TicketCreate
+from services.intake.requester import domain as requester_rules, projection as domain
+from services.intake.submission.schemas import TicketCreate
 
 SOURCE = "intake"
 
 # The earliest resolution a transaction projected: after its commit the auto-close loop
-# (services/intake/auto_close.py) wakes if that makes a ticket due before its next sweep.
+# (services/intake/requester/auto_close.py) wakes if that makes a ticket due before its next sweep.
 RESOLVED_FLAG = "intake_resolved_at"
 
 

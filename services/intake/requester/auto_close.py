@@ -18,11 +18,11 @@ from shared.db import Database, utcnow
 from shared.lifecycle import Status
 from shared.waits import wait_for_event
 
-from services.intake import requester_rules
-from services.intake.handlers import RESOLVED_FLAG
 from services.intake.models import IntakeTicket
-from services.intake.requester_actions import locked_ticket, stage
+from services.intake.requester import domain as requester_rules
+from services.intake.requester.api import locked_ticket, stage
 from services.intake.settings import IntakeSettings
+from services.intake.submission.handlers import RESOLVED_FLAG
 
 log = logging.getLogger(__name__)
 

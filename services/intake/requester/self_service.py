@@ -19,10 +19,10 @@ from shared.messages.tickets import TicketResolved
 from shared.messaging.outbox import add_to_outbox
 from shared.topics import TICKETS_EVENTS
 
-from services.intake import domain
-from services.intake.handlers import visible
 from services.intake.models import IntakeTicket
 from services.intake.permissions import ActingRequester as Requester
+from services.intake.requester import projection as domain
+from services.intake.submission.handlers import visible
 
 SOURCE = "intake"
 

@@ -1,6 +1,6 @@
 """What a requester does after submitting: reply, reopen, rate. Routes and their use cases.
 
-Each action checks intake's view of the ticket (services/intake/requester_rules.py), then in
+Each action checks intake's view of the ticket (services/intake/requester/domain.py), then in
 one transaction applies the fact to the view at once (so a second reopen or rating sees the
 first) and stages it on `tickets.events` through the outbox. When the fact comes back from
 the broker, the projection applies it again, which changes nothing more.
@@ -24,10 +24,10 @@ from shared.messages.common import Note, Payload, Text
 from shared.messaging.outbox import add_to_outbox
 from shared.topics import TICKETS_EVENTS
 
-from services.intake import domain, requester_rules
-from services.intake.handlers import visible
 from services.intake.models import IntakeTicket
 from services.intake.permissions import ActingRequester as Requester
+from services.intake.requester import domain as requester_rules, projection as domain
+from services.intake.submission.handlers import visible
 
 SOURCE = "intake"
 

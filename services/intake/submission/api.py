@@ -11,10 +11,18 @@ from shared.db import MAX_OFFSET, utcnow
 from shared.lifecycle import Status
 from shared.messages.common import Requester
 
-from services.intake import domain, handlers
 from services.intake.models import IntakeTicket, TimelineEntry
 from services.intake.permissions import PERMISSIONS, check_submitter, rate_limit
-from services.intake.schemas import TicketAccepted, TicketCreate, TicketPage, TicketSummary, TicketView, TimelineItem
+from services.intake.requester import projection as domain
+from services.intake.submission import handlers
+from services.intake.submission.schemas import (
+    TicketAccepted,
+    TicketCreate,
+    TicketPage,
+    TicketSummary,
+    TicketView,
+    TimelineItem,
+)
 
 router = APIRouter(tags=["tickets"])
 
