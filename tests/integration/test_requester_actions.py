@@ -25,8 +25,8 @@ from services.intake.models import MODELS, IntakeTicket
 from services.intake.requester import domain as requester_rules
 from services.intake.requester.api import act
 from services.intake.requester.auto_close import AutoCloser
+from services.intake.requester.handlers import apply_ticket_event
 from services.intake.settings import IntakeSettings
-from services.intake.submission.handlers import apply_ticket_event
 from tests.helpers import eventually
 
 WEEK = timedelta(days=7)

@@ -4,8 +4,9 @@ from shared.messages.registry import EVENT_TYPES
 from shared.messages.tickets import RequesterReplied, TicketEscalated, TicketReopened, TicketResolved, TicketRouted
 from shared.sla.contracts import Contracts
 from shared.topics import TICKETS_EVENTS
-from services.intake.requester.projection import timeline_data, view_changes
+from services.intake.requester.projection import view_changes
 from services.intake.subscribers import subscriptions
+from services.intake.timeline import timeline_data
 
 
 def test_an_escalation_queues_the_ticket_at_the_next_tier_without_an_assignee():

@@ -12,26 +12,74 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.auth import Principal
-from shared.db import Database, utcnow
+from shared.db import MAX_OFFSET, Database, utcnow
+from shared.lifecycle import Status
 from shared.messages import Envelope, new_event
-from shared.messages.common import Note, Payload, Text
+from shared.messages.common import Note, Payload, Requester as RequesterContact, Text
 from shared.messaging.outbox import add_to_outbox
 from shared.topics import TICKETS_EVENTS
 
-from services.intake.models import IntakeTicket
-from services.intake.permissions import ActingRequester as Requester
-from services.intake.requester import domain as requester_rules, projection as domain
-from services.intake.submission.handlers import visible
+from services.intake.models import IntakeTicket, TimelineEntry
+from services.intake.permissions import PERMISSIONS, ActingRequester as Requester
+from services.intake.requester import domain as requester_rules, handlers, projection as domain
+from services.intake.requester.handlers import visible
+from services.intake.requester.schemas import TicketPage, TicketSummary, TicketView, TimelineItem
 
 SOURCE = "intake"
 
-router = APIRouter(tags=["requester actions"])
+# One router, each route keeping the tag it is documented under.
+router = APIRouter()
+TICKETS, ACTIONS = ["tickets"], ["requester actions"]
+
+Reader = Annotated[Principal, PERMISSIONS.require("read tickets")]
+
+
+@router.get("/tickets/{ticket_id}", response_model=TicketView, tags=TICKETS)
+async def get_ticket(ticket_id: str, request: Request, principal: Reader):
+    """The requester's view: status, tier, priority, clocks and the public timeline."""
+    ticket, timeline = await handlers.get_ticket(request.app.state.db, ticket_id=ticket_id, principal=principal)
+    contract = request.app.state.contracts.for_organization(ticket.organization)
+    return _view(ticket, timeline, sla=domain.sla_view(ticket.sla, utcnow(), contract))
+
+
+@router.get("/tickets", response_model=TicketPage, tags=TICKETS)
+async def list_tickets(
+    request: Request,
+    principal: Reader,
+    status: Status | None = None,
+    requester: Annotated[str | None, Query(max_length=254)] = None,
+    organization: Annotated[str | None, Query(max_length=100)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+):
+    """The caller's tickets (a requester's own, an admin's organization's...), newest first, paginated."""
+    rows, total = await handlers.list_tickets(
+        request.app.state.db,
+        principal=principal,
+        status=status,
+        requester=requester,
+        organization=organization,
+        limit=limit,
+        offset=offset,
+    )
+    return TicketPage(
+        items=[TicketSummary.model_validate(r, from_attributes=True) for r in rows], total=total, limit=limit, offset=offset
+    )
+
+
+def _view(ticket: IntakeTicket, timeline: list[TimelineEntry], *, sla: dict) -> TicketView:
+    return TicketView(
+        **ticket.model_dump(include=set(TicketView.model_fields) - {"requester", "sla", "timeline"}),
+        requester=RequesterContact(email=ticket.requester_email, name=ticket.requester_name, language=ticket.language),
+        sla=sla,
+        timeline=[TimelineItem(id=e.event_id, type=e.type, time=e.time, data=e.data) for e in timeline],
+    )
 
 
 class _Body(BaseModel):
@@ -61,14 +109,14 @@ class ActionAccepted(BaseModel):
     links: dict[str, str]
 
 
-@router.post("/tickets/{ticket_id}/replies", status_code=202, response_model=ActionAccepted)
+@router.post("/tickets/{ticket_id}/replies", status_code=202, response_model=ActionAccepted, tags=ACTIONS)
 async def post_reply(ticket_id: str, body: ReplyBody, request: Request, response: Response, principal: Requester):
     """Send the agents a message; it answers a request for information and resumes the clock."""
     result = await act(_db(request), ticket_id, principal, lambda t: requester_rules.reply(t, body.body))
     return _accepted(response, *result)
 
 
-@router.post("/tickets/{ticket_id}/reopen", status_code=202, response_model=ActionAccepted)
+@router.post("/tickets/{ticket_id}/reopen", status_code=202, response_model=ActionAccepted, tags=ACTIONS)
 async def post_reopen(
     ticket_id: str, request: Request, response: Response, principal: Requester, body: ReopenBody | None = None
 ):
@@ -81,7 +129,7 @@ async def post_reopen(
     return _accepted(response, *result)
 
 
-@router.post("/tickets/{ticket_id}/rating", status_code=202, response_model=ActionAccepted)
+@router.post("/tickets/{ticket_id}/rating", status_code=202, response_model=ActionAccepted, tags=ACTIONS)
 async def post_rating(ticket_id: str, body: RatingBody, request: Request, response: Response, principal: Requester):
     """Rate the resolution (1 to 5, with a comment); once per resolution."""
     result = await act(_db(request), ticket_id, principal, lambda t: requester_rules.rate(t, body.score, body.comment))

@@ -21,8 +21,8 @@ from shared.waits import wait_for_event
 from services.intake.models import IntakeTicket
 from services.intake.requester import domain as requester_rules
 from services.intake.requester.api import locked_ticket, stage
+from services.intake.requester.handlers import RESOLVED_FLAG
 from services.intake.settings import IntakeSettings
-from services.intake.submission.handlers import RESOLVED_FLAG
 
 log = logging.getLogger(__name__)
 

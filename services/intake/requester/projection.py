@@ -88,8 +88,3 @@ def clocks_after(sla: dict, data: Payload, at: datetime, *, contract: Contract, 
 def sla_view(sla: dict, now: datetime, contract: Contract) -> dict:
     """Every clock as the requester reads it: target, due time, elapsed, remaining, paused, breached."""
     return TicketClocks.model_validate(sla).view(now, contract.calendar) if sla else {}
-
-
-def timeline_data(data: Payload) -> dict[str, Any]:
-    """What a requester may read of an event: the payload without hand-off snapshots."""
-    return data.model_dump(mode="json", exclude={"snapshot"})

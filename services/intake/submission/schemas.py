@@ -1,4 +1,4 @@
-"""Intake's HTTP shapes."""
+"""The HTTP shapes of a submission: the ticket a requester sends and the answer they get."""
 
 from __future__ import annotations
 
@@ -29,49 +29,3 @@ class TicketAccepted(BaseModel):
     status: str
     submitted_at: datetime
     links: dict[str, str]
-
-
-class TimelineItem(BaseModel):
-    id: str
-    type: str
-    time: datetime
-    data: dict
-
-
-class TicketView(BaseModel):
-    """The requester's view of one ticket."""
-
-    id: str
-    title: str
-    description: str
-    organization: str
-    requester: Requester
-    status: str
-    tier: int | None
-    level: int | None
-    category: str | None
-    priority: str | None
-    specialty: str | None
-    assignee: str | None
-    suggested_articles: list[dict]
-    sla: dict
-    created_at: datetime
-    updated_at: datetime
-    timeline: list[TimelineItem]
-
-
-class TicketSummary(BaseModel):
-    id: str
-    title: str
-    status: str
-    tier: int | None
-    priority: str | None
-    created_at: datetime
-    updated_at: datetime
-
-
-class TicketPage(BaseModel):
-    items: list[TicketSummary]
-    total: int
-    limit: int
-    offset: int
