@@ -23,9 +23,8 @@ from shared.sla.contracts import Contracts
 
 from services.intake.models import MODELS, IntakeTicket
 from services.intake.requester import domain as requester_rules
-from services.intake.requester.api import act
 from services.intake.requester.auto_close import AutoCloser
-from services.intake.requester.handlers import apply_ticket_event
+from services.intake.requester.handlers import act, apply_ticket_event
 from services.intake.settings import IntakeSettings
 from tests.helpers import eventually
 

@@ -4,7 +4,7 @@ from shared.messages.registry import EVENT_TYPES
 from shared.messages.tickets import RequesterReplied, TicketEscalated, TicketReopened, TicketResolved, TicketRouted
 from shared.sla.contracts import Contracts
 from shared.topics import TICKETS_EVENTS
-from services.intake.requester.projection import view_changes
+from services.intake.requester.domain import view_changes
 from services.intake.subscribers import subscriptions
 from services.intake.timeline import timeline_data
 
@@ -43,7 +43,7 @@ def test_the_timeline_never_shows_a_hand_off_snapshot():
 from datetime import UTC, datetime, timedelta  # noqa: E402
 
 from shared.messages.tickets import TicketAssigned, TicketTriaged  # noqa: E402
-from services.intake.requester.projection import in_order, is_late, moves_clocks  # noqa: E402
+from services.intake.requester.domain import in_order, is_late, moves_clocks  # noqa: E402
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

@@ -20,8 +20,7 @@ from shared.waits import wait_for_event
 
 from services.intake.models import IntakeTicket
 from services.intake.requester import domain as requester_rules
-from services.intake.requester.api import locked_ticket, stage
-from services.intake.requester.handlers import RESOLVED_FLAG
+from services.intake.requester.handlers import RESOLVED_FLAG, locked_ticket, stage
 from services.intake.settings import IntakeSettings
 
 log = logging.getLogger(__name__)

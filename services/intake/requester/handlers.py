@@ -1,6 +1,18 @@
-"""The requester's use cases: their view of a ticket, projected from `tickets.events`; each one unit of work."""
+"""The requester's use cases: their view of a ticket, projected from `tickets.events`, and what
+they do with it (reply, reopen, rate, resolve with an article), and the auto-close sweep.
+
+Each action takes the same locked unit of work (`act`): the
+ticket's row locked until commit, the rule checked on intake's view of it (domain.py), the
+fact applied to the view at once (so a second reopen or rating sees the first) and staged on
+`tickets.events` through the outbox, one commit. When the fact comes back from the broker,
+the projection applies it again, which changes nothing more.
+"""
 
 from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from sqlalchemy import func
 from sqlmodel import col, select
@@ -9,13 +21,18 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from shared.auth import Principal, Role
 from shared.db import Database, stage_insert, utcnow
 from shared.errors import NotFound
-from shared.messages import Envelope, is_public
+from shared.messages import Envelope, is_public, new_event
+from shared.messages.common import Payload
 from shared.messaging import preload
+from shared.messaging.outbox import add_to_outbox
 from shared.sla.contracts import Contracts
+from shared.topics import TICKETS_EVENTS
 
 from services.intake.models import IntakeTicket, TimelineEntry
-from services.intake.requester import domain as requester_rules, projection as domain
+from services.intake.requester import domain
 from services.intake.timeline import timeline_row
+
+SOURCE = "intake"
 
 # The earliest resolution a transaction projected: after its commit the auto-close loop
 # (services/intake/requester/auto_close.py) wakes if that makes a ticket due before its next sweep.
@@ -79,7 +96,8 @@ async def list_tickets(
 
 def _visibility(principal: Principal) -> list:
     if principal.role == Role.REQUESTER:
-        return [IntakeTicket.organization == principal.org, func.lower(IntakeTicket.requester_email) == principal.sub.lower()]
+        own = func.lower(IntakeTicket.requester_email) == principal.sub.lower()
+        return [IntakeTicket.organization == principal.org, own]
     if principal.role == Role.ORG_ADMIN:
         return [IntakeTicket.organization == principal.org]
     if principal.role == Role.OPS or "*" in principal.orgs:
@@ -93,10 +111,7 @@ async def apply_ticket_event(session: AsyncSession, event: Envelope, *, contract
     if ticket is None:
         return  # not submitted here (another intake's database, or purged)
     late = domain.is_late(event.time, ticket.view_times)
-    changes = {
-        **domain.view_changes(event.type, event.data, ticket.status, ticket.assignee),
-        **requester_rules.follow_up_changes(ticket, event.data, event.time),
-    }
+    changes = domain.projected_changes(ticket, event.type, event.data, event.time)
     applied, ticket.view_times = domain.in_order(changes, event.time, ticket.view_times)
     for field, value in applied.items():
         setattr(ticket, field, value)
@@ -104,7 +119,66 @@ async def apply_ticket_event(session: AsyncSession, event: Envelope, *, contract
         session.info[RESOLVED_FLAG] = min(resolved_at, session.info.get(RESOLVED_FLAG, resolved_at))
     if domain.moves_clocks(event.data, late=late, sla=ticket.sla):
         contract = contracts.for_organization(ticket.organization)
-        ticket.sla = domain.clocks_after(ticket.sla, event.data, event.time, contract=contract, submitted_at=ticket.created_at)
+        ticket.sla = domain.clocks_after(
+            ticket.sla, event.data, event.time, contract=contract, submitted_at=ticket.created_at
+        )
     ticket.updated_at = utcnow()
     if is_public(event.type, event.data):
         stage_insert(session, TimelineEntry.__table__, timeline_row(event))
+
+
+# A requester-side fact and the ticket it was applied to.
+Acted = tuple[IntakeTicket, Envelope]
+
+
+async def reply_to_ticket(db: Database, *, ticket_id: str, principal: Principal, body: str) -> Acted:
+    """Send the agents the requester's message; it answers a request for information and resumes the clock."""
+    return await act(db, ticket_id, principal, lambda t: domain.reply(t, body))
+
+
+async def reopen_ticket(
+    db: Database, *, ticket_id: str, principal: Principal, reason: str, window: timedelta
+) -> Acted:
+    """Reopen a resolved ticket within `window` of its resolution: back to the tier that resolved it."""
+    return await act(db, ticket_id, principal, lambda t: domain.reopen(t, reason, now=utcnow(), window=window))
+
+
+async def rate_resolution(db: Database, *, ticket_id: str, principal: Principal, score: int, comment: str) -> Acted:
+    """Record the requester's rating of the ticket's latest resolution; once per resolution."""
+    return await act(db, ticket_id, principal, lambda t: domain.rate(t, score, comment))
+
+
+async def act(db: Database, ticket_id: str, principal: Principal, decide: Callable[[IntakeTicket], Payload]) -> Acted:
+    """Decide a requester action on the locked ticket, apply its fact to the view, stage it; one commit.
+
+    Only the ticket's requester (or their organization's admin) may act; anyone else gets 404.
+    """
+    async with locked(db, ticket_id) as (session, ticket):
+        ticket = visible(ticket, ticket_id, principal)
+        event = stage(session, ticket, decide(ticket))
+    return ticket, event
+
+
+@asynccontextmanager
+async def locked(db: Database, ticket_id: str) -> AsyncIterator[tuple[AsyncSession, IntakeTicket | None]]:
+    """A unit of work holding the ticket (None if there is none) locked until its commit."""
+    async with db.unit_of_work() as session:
+        yield session, await locked_ticket(session, ticket_id)
+
+
+async def locked_ticket(session: AsyncSession, ticket_id: str) -> IntakeTicket | None:
+    """The ticket, locked until commit where the database can (SQLite's writer lock already serialises)."""
+    query = select(IntakeTicket).where(IntakeTicket.id == ticket_id).with_for_update()
+    return (await session.exec(query)).first()
+
+
+def stage(session: AsyncSession, ticket: IntakeTicket, payload: Payload) -> Envelope:
+    """Apply a fact intake causes to the view now and put it in the outbox, in the caller's transaction."""
+    event = new_event(SOURCE, payload)
+    changes = domain.action_changes(ticket, event.type, event.data, event.time)
+    changes, ticket.view_times = domain.in_order(changes, event.time, ticket.view_times)
+    for field, value in changes.items():
+        setattr(ticket, field, value)
+    ticket.updated_at = utcnow()
+    add_to_outbox(session, TICKETS_EVENTS, event)
+    return event

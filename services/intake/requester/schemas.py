@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
-from shared.messages.common import Requester
+from shared.messages.common import Note, Requester, Text
 
 
 class TimelineItem(BaseModel):
@@ -53,3 +53,31 @@ class TicketPage(BaseModel):
     total: int
     limit: int
     offset: int
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ReplyBody(_Body):
+    body: Text
+
+
+class ReopenBody(_Body):
+    reason: Note = ""
+
+
+class RatingBody(_Body):
+    score: int = Field(ge=1, le=5)
+    comment: Note = ""
+
+
+class ActionAccepted(BaseModel):
+    """The fact the action caused, stored and on its way to the agents."""
+
+    ticket_id: str
+    event_id: str
+    type: str
+    status: str
+    links: dict[str, str]
+

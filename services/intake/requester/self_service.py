@@ -21,7 +21,7 @@ from shared.topics import TICKETS_EVENTS
 
 from services.intake.models import IntakeTicket
 from services.intake.permissions import ActingRequester as Requester
-from services.intake.requester import projection as domain
+from services.intake.requester import domain
 from services.intake.requester.handlers import visible
 
 SOURCE = "intake"
