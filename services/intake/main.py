@@ -9,7 +9,7 @@ from shared.sla.contracts import Contracts
 from shared.web.app import service_app
 
 from services.intake.ratelimit import Limiter, RequesterLimits
-from services.intake.requester import api as requester, self_service
+from services.intake.requester import api as requester
 from services.intake.requester.auto_close import AutoCloser
 from services.intake.settings import IntakeSettings
 from services.intake.submission import api as submission
@@ -23,7 +23,7 @@ def create_app(settings: IntakeSettings) -> FastAPI:
     app = service_app(
         runtime,
         title="Escalier intake",
-        routers=[submission.router, requester.router, self_service.router],
+        routers=[submission.router, requester.router],
         background=[("auto-close", AutoCloser(runtime.db, settings).run)],
     )
     app.state.contracts = contracts

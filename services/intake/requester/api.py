@@ -21,6 +21,8 @@ from services.intake.requester.schemas import (
     RatingBody,
     ReopenBody,
     ReplyBody,
+    SelfResolve,
+    SelfResolved,
     TicketPage,
     TicketSummary,
     TicketView,
@@ -94,6 +96,15 @@ async def post_rating(
         _db(request), ticket_id=ticket_id, principal=principal, score=body.score, comment=body.comment
     )
     return _accepted(response, *acted)
+
+
+@router.post("/tickets/{ticket_id}/self-resolve", response_model=SelfResolved, tags=TICKETS)
+async def self_resolve(ticket_id: str, body: SelfResolve, request: Request, principal: ActingRequester) -> SelfResolved:
+    """Resolve the ticket at level 0 with the article that helped; 409 if it is already resolved or closed."""
+    ticket, _ = await handlers.resolve_by_self_service(
+        _db(request), ticket_id=ticket_id, principal=principal, article_id=body.article_id
+    )
+    return SelfResolved(id=ticket.id, status=ticket.status, level=0, article_id=body.article_id)
 
 
 def _view(ticket: IntakeTicket, timeline: list[TimelineEntry], *, sla: dict) -> TicketView:

@@ -104,6 +104,18 @@ def current_resolution(ticket: TicketState) -> int:
     return max(ticket.resolution_count, 1)
 
 
+def self_resolve(ticket: TicketState, article_id: str, *, by: str) -> ev.TicketResolved:
+    """Resolved at level 0 by the requester with the article that helped; refused once resolved or closed."""
+    next_status(Status(ticket.status), Action.SELF_RESOLVE)
+    return ev.TicketResolved(
+        ticket_id=ticket.id,
+        level=0,
+        resolution=f"Resolved by the requester with knowledge-base article {article_id}.",
+        article_id=article_id,
+        by=by,
+    )
+
+
 def auto_close_due(ticket: TicketState, *, now: datetime, grace: timedelta) -> bool:
     """Whether a resolved ticket has waited out its grace period without being reopened."""
     return ticket.status == Status.RESOLVED and ticket.resolved_at is not None and now >= ticket.resolved_at + grace
@@ -144,7 +156,13 @@ def projected_changes(ticket: TicketState, event_type: str, data: Payload, at: d
 
 
 def action_changes(ticket: TicketState, event_type: str, data: Payload, at: datetime) -> dict[str, Any]:
-    """What a fact intake causes itself (a requester's action, an auto-close) changes in the view at once."""
+    """What a fact intake causes itself (a requester's action, an auto-close) changes in the view at once.
+
+    The projection applies the fact again when it comes back from the bus, so what must be counted
+    once is left to it: a resolution's count and time (its commit also wakes the auto-close loop).
+    """
+    if isinstance(data, ev.TicketResolved):
+        return view_changes(event_type, data, ticket.status, ticket.assignee)
     changes = projected_changes(ticket, event_type, data, at)
     if isinstance(data, ev.TicketRated):
         changes["rated_resolution"] = current_resolution(ticket)

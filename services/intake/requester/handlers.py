@@ -148,6 +148,13 @@ async def rate_resolution(db: Database, *, ticket_id: str, principal: Principal,
     return await act(db, ticket_id, principal, lambda t: domain.rate(t, score, comment))
 
 
+async def resolve_by_self_service(db: Database, *, ticket_id: str, principal: Principal, article_id: str) -> Acted:
+    """Resolve the ticket at level 0 with the knowledge-base article that helped its requester."""
+    # Whatever tier holds the ticket, `ticket.resolved` at level 0 on `tickets.events` tells it
+    # to drop the ticket from its queue, and tells triage to count the article's deflection.
+    return await act(db, ticket_id, principal, lambda t: domain.self_resolve(t, article_id, by=principal.sub))
+
+
 async def act(db: Database, ticket_id: str, principal: Principal, decide: Callable[[IntakeTicket], Payload]) -> Acted:
     """Decide a requester action on the locked ticket, apply its fact to the view, stage it; one commit.
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from shared.messages.common import Note, Requester, Text
 
@@ -81,3 +82,20 @@ class ActionAccepted(BaseModel):
     status: str
     links: dict[str, str]
 
+
+ArticleId = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$")]
+
+
+class SelfResolve(BaseModel):
+    """The article that solved the requester's problem."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    article_id: ArticleId
+
+
+class SelfResolved(BaseModel):
+    id: str
+    status: str
+    level: int
+    article_id: str
