@@ -1,7 +1,7 @@
 """The requester's use cases: their view of a ticket, projected from `tickets.events`, and what
 they do with it (reply, reopen, rate, resolve with an article), and the auto-close sweep.
 
-Each action takes the same locked unit of work (`act`): the
+Each action takes the same locked unit of work (`act`, or `locked` for the sweep): the
 ticket's row locked until commit, the rule checked on intake's view of it (domain.py), the
 fact applied to the view at once (so a second reopen or rating sees the first) and staged on
 `tickets.events` through the outbox, one commit. When the fact comes back from the broker,
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func
 from sqlmodel import col, select
@@ -21,6 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from shared.auth import Principal, Role
 from shared.db import Database, stage_insert, utcnow
 from shared.errors import NotFound
+from shared.lifecycle import Status
 from shared.messages import Envelope, is_public, new_event
 from shared.messages.common import Payload
 from shared.messaging import preload
@@ -153,6 +154,36 @@ async def resolve_by_self_service(db: Database, *, ticket_id: str, principal: Pr
     # Whatever tier holds the ticket, `ticket.resolved` at level 0 on `tickets.events` tells it
     # to drop the ticket from its queue, and tells triage to count the article's deflection.
     return await act(db, ticket_id, principal, lambda t: domain.self_resolve(t, article_id, by=principal.sub))
+
+
+async def close_resolved_ticket(db: Database, *, ticket_id: str, now: datetime, grace: timedelta) -> bool:
+    """Close a resolved ticket whose grace period has passed by `now`; False if it no longer is due."""
+    async with locked(db, ticket_id) as (session, ticket):
+        # Checked again under the lock: the requester may have reopened it meanwhile.
+        if ticket is None or not domain.auto_close_due(ticket, now=now, grace=grace):
+            return False
+        stage(session, ticket, domain.auto_close(ticket))
+    return True
+
+
+async def tickets_due_to_close(db: Database, *, now: datetime, grace: timedelta, limit: int) -> list[str]:
+    """Ids of the resolved tickets whose grace period has passed by `now`, the longest resolved first."""
+    query = (
+        select(IntakeTicket.id)
+        .where(IntakeTicket.status == Status.RESOLVED, col(IntakeTicket.resolved_at) <= now - grace)
+        .order_by(col(IntakeTicket.resolved_at))
+        .limit(limit)
+    )
+    async with db.read() as session:
+        return list((await session.exec(query)).all())
+
+
+async def next_close_due(db: Database, *, grace: timedelta) -> datetime | None:
+    """When the earliest resolved ticket falls due to close (None: none is resolved)."""
+    query = select(func.min(IntakeTicket.resolved_at)).where(IntakeTicket.status == Status.RESOLVED)
+    async with db.read() as session:
+        resolved_at = (await session.exec(query)).one()
+    return None if resolved_at is None else resolved_at + grace
 
 
 async def act(db: Database, ticket_id: str, principal: Principal, decide: Callable[[IntakeTicket], Payload]) -> Acted:
