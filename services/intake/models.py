@@ -1,4 +1,9 @@
-"""Intake's tables: the submissions and the requester's view of each ticket."""
+"""Intake's tables: the submissions and the requester's view of each ticket.
+
+At the top, not in a room, because both rooms write the same rows: a submission creates the
+ticket's row and its first timeline entry, which the requester's view then carries forward
+(requester/handlers.py). MODELS is what the migrations (migrations/env.py) and tests create.
+"""
 
 from __future__ import annotations
 
