@@ -14,7 +14,7 @@ from fastapi import FastAPI, Response
 from shared.config import ServiceSettings
 from shared.serve import serve
 
-from services.intake.schemas import TicketAccepted, TicketCreate
+from services.intake.submission.schemas import TicketAccepted, TicketCreate
 
 
 def create_app(settings: ServiceSettings) -> FastAPI:

@@ -8,11 +8,11 @@ from shared.runtime import ServiceRuntime
 from shared.sla.contracts import Contracts
 from shared.web.app import service_app
 
-from services.intake import requester_actions, self_service
-from services.intake.api import router
-from services.intake.auto_close import AutoCloser
 from services.intake.ratelimit import Limiter, RequesterLimits
+from services.intake.requester import api as requester
+from services.intake.requester.auto_close import AutoCloser
 from services.intake.settings import IntakeSettings
+from services.intake.submission import api as submission
 from services.intake.subscribers import PRELOAD, subscriptions
 
 
@@ -23,7 +23,7 @@ def create_app(settings: IntakeSettings) -> FastAPI:
     app = service_app(
         runtime,
         title="Escalier intake",
-        routers=[router, requester_actions.router, self_service.router],
+        routers=[submission.router, requester.router],
         background=[("auto-close", AutoCloser(runtime.db, settings).run)],
     )
     app.state.contracts = contracts

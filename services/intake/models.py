@@ -1,4 +1,9 @@
-"""Intake's tables: the submissions and the requester's view of each ticket."""
+"""Intake's tables: the submissions and the requester's view of each ticket.
+
+At the top, not in a room, because both rooms write the same rows: a submission creates the
+ticket's row and its first timeline entry, which the requester's view then carries forward
+(requester/handlers.py). MODELS is what the migrations (migrations/env.py) and tests create.
+"""
 
 from __future__ import annotations
 
@@ -39,7 +44,7 @@ class IntakeTicket(SQLModel, table=True):
     # SQLModel's constructor inspects a factory's signature each time, 90 µs a field for list or dict.
     suggested_articles: list = Field(default=[], sa_column=Column(JSON, nullable=False))
     sla: dict = Field(default={}, sa_column=Column(JSON, nullable=False))  # shared.sla TicketClocks
-    # Requester follow-up (services/intake/requester_rules.py): reopen window, auto-close, one rating per resolution.
+    # Requester follow-up (services/intake/requester/domain.py): reopen window, auto-close, one rating per resolution.
     resolved_at: datetime | None = Field(default=None, index=True, sa_type=UTCDateTime)
     resolution_count: int = 0
     rated_resolution: int = 0

@@ -2,6 +2,9 @@
 
 Plain Python with an injectable clock. Buckets live in the process: with several intake
 replicas each enforces its own share (the limit scales with the replica count).
+
+At the top, not in a room: a submission and a requester's action spend the same allowance
+(permissions.rate_limit); create_app builds the limits once.
 """
 
 from __future__ import annotations

@@ -8,13 +8,13 @@ from shared.messaging.consumer import Subscriptions
 from shared.sla.contracts import Contracts
 from shared.topics import TICKETS_EVENTS
 
-from services.intake.handlers import apply_ticket_event
 from services.intake.models import IntakeTicket
+from services.intake.requester.handlers import apply_ticket_event
 
 # Read for a whole batch at once: every event updates its ticket's row.
 PRELOAD = (IntakeTicket,)
 
-# On the timeline from the submission's own transaction (handlers.submit_ticket): read back,
+# On the timeline from the submission's own transaction (submission.handlers.submit_ticket): read back,
 # each cost intake a transaction (inbox, ticket, timeline) and changed nothing else.
 OWN_FACTS = frozenset({TYPE_OF[TicketSubmitted]})
 

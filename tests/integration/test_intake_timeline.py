@@ -16,10 +16,11 @@ from shared.messaging.inbox import InboxEntry
 from shared.messaging.outbox import OutboxMessage
 from shared.topics import TICKETS_EVENTS
 
-from services.intake import domain
-from services.intake.handlers import get_ticket, submit_ticket
 from services.intake.models import MODELS
-from services.intake.schemas import TicketCreate
+from services.intake.requester.handlers import get_ticket
+from services.intake.submission.handlers import submit_ticket
+from services.intake.submission.schemas import TicketCreate
+from services.intake.timeline import timeline_data
 from tests.e2e.test_operations import scrape, value
 from tests.e2e.test_ticket_journey import SUBMISSION as JOURNEY
 from tests.helpers import eventually, requester_headers
@@ -47,7 +48,7 @@ async def test_a_submission_is_on_its_timeline_as_its_event_on_the_audit_trail_s
     sent = decode([(name, raw.encode()) for name, raw in row.headers], row.value)
     _, timeline = await get_ticket(db, ticket_id=accepted.id, principal=OPS)
     assert [(e.event_id, e.type, e.time, e.data) for e in timeline] == [
-        (sent.id, "ticket.submitted", sent.time, domain.timeline_data(sent.data))
+        (sent.id, "ticket.submitted", sent.time, timeline_data(sent.data))
     ]
 
 

@@ -21,11 +21,10 @@ from shared.messaging.inbox import InboxEntry
 from shared.messaging.outbox import OutboxMessage
 from shared.sla.contracts import Contracts
 
-from services.intake import requester_rules
-from services.intake.auto_close import AutoCloser
-from services.intake.handlers import apply_ticket_event
 from services.intake.models import MODELS, IntakeTicket
-from services.intake.requester_actions import act
+from services.intake.requester import domain as requester_rules
+from services.intake.requester.auto_close import AutoCloser
+from services.intake.requester.handlers import act, apply_ticket_event
 from services.intake.settings import IntakeSettings
 from tests.helpers import eventually
 

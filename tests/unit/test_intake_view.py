@@ -4,8 +4,9 @@ from shared.messages.registry import EVENT_TYPES
 from shared.messages.tickets import RequesterReplied, TicketEscalated, TicketReopened, TicketResolved, TicketRouted
 from shared.sla.contracts import Contracts
 from shared.topics import TICKETS_EVENTS
-from services.intake.domain import timeline_data, view_changes
+from services.intake.requester.domain import view_changes
 from services.intake.subscribers import subscriptions
+from services.intake.timeline import timeline_data
 
 
 def test_an_escalation_queues_the_ticket_at_the_next_tier_without_an_assignee():
@@ -42,7 +43,7 @@ def test_the_timeline_never_shows_a_hand_off_snapshot():
 from datetime import UTC, datetime, timedelta  # noqa: E402
 
 from shared.messages.tickets import TicketAssigned, TicketTriaged  # noqa: E402
-from services.intake.domain import in_order, is_late, moves_clocks  # noqa: E402
+from services.intake.requester.domain import in_order, is_late, moves_clocks  # noqa: E402
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

@@ -5,14 +5,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from shared.lifecycle import IllegalTransition
 from shared.messages.tickets import TicketEscalated, TicketReopened, TicketResolved, TicketRouted
 
-from services.intake.requester_rules import (
+from services.intake.requester.domain import (
     AlreadyRated,
     CannotRate,
     CannotReopen,
     CannotReply,
     ReopenWindowPassed,
+    action_changes,
     auto_close,
     auto_close_due,
     follow_up_changes,
@@ -20,6 +22,7 @@ from services.intake.requester_rules import (
     rate,
     reopen,
     reply,
+    self_resolve,
 )
 
 NOW = datetime(2025, 3, 10, 9, 0, tzinfo=UTC)
@@ -35,6 +38,7 @@ class Ticket:
     rated_resolution: int = 0
     tiers_visited: list = field(default_factory=lambda: [1, 2])
     id: str = "T-1"
+    assignee: str | None = None
 
 
 @pytest.mark.parametrize("status", ["new", "queued", "in_progress", "waiting_on_requester"])
@@ -116,3 +120,21 @@ def test_durations_read_in_their_largest_whole_unit():
     assert [human_duration(timedelta(seconds=s)) for s in (604800, 3600, 5400, 90, 1)] == [
         "7 days", "1 hour", "90 minutes", "90 seconds", "1 second",
     ]
+
+
+@pytest.mark.parametrize("status", ["new", "queued", "in_progress", "waiting_on_requester"])
+def test_a_requester_resolves_an_open_ticket_at_level_0_with_the_article_that_helped(status):
+    event = self_resolve(Ticket(status=status, level=None), "kb-vpn-1", by="ann@acme.example")
+    assert (event.level, event.article_id, event.by) == (0, "kb-vpn-1", "ann@acme.example")
+
+
+@pytest.mark.parametrize("status", ["resolved", "closed"])
+def test_a_self_resolution_of_a_resolved_or_closed_ticket_is_refused(status):
+    with pytest.raises(IllegalTransition):
+        self_resolve(Ticket(status=status), "kb-vpn-1", by="ann@acme.example")
+
+
+def test_a_self_resolution_changes_status_and_level_at_once_and_leaves_counting_it_to_the_projection():
+    ticket = Ticket(status="queued", level=None, resolved_at=None, resolution_count=0)
+    event = self_resolve(ticket, "kb-vpn-1", by="ann@acme.example")
+    assert action_changes(ticket, "ticket.resolved", event, NOW) == {"status": "resolved", "level": 0}

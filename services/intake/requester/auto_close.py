@@ -1,7 +1,8 @@
-"""The auto-close sweep: resolved tickets close themselves once their grace period has passed.
+"""The auto-close loop: resolved tickets close themselves once their grace period has passed.
 
 Durable because its state is the tickets' own: a ticket is closed, and its `ticket.closed`
-staged, in one transaction, so a restart neither loses a close nor sends one twice.
+staged, in one transaction (handlers.close_resolved_ticket), so a restart neither loses a
+close nor sends one twice. This module only decides when to sweep.
 """
 
 from __future__ import annotations
@@ -10,18 +11,13 @@ import asyncio
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import func
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.db import Database, utcnow
-from shared.lifecycle import Status
 from shared.waits import wait_for_event
 
-from services.intake import requester_rules
-from services.intake.handlers import RESOLVED_FLAG
-from services.intake.models import IntakeTicket
-from services.intake.requester_actions import locked_ticket, stage
+from services.intake.requester import handlers
+from services.intake.requester.handlers import RESOLVED_FLAG
 from services.intake.settings import IntakeSettings
 
 log = logging.getLogger(__name__)
@@ -67,7 +63,7 @@ class AutoCloser:
             swept_at = utcnow()
             try:
                 await self.sweep_once(swept_at)
-                due = await self._next_due()
+                due = await handlers.next_close_due(self._db, grace=self._grace)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -83,40 +79,18 @@ class AutoCloser:
         known = [t for t in (due, self._sooner, self.next_sweep) if t is not None]
         return max(min([utcnow() + self._max_sleep, *known]), swept_at + _MIN_GAP)
 
-    async def _next_due(self) -> datetime | None:
-        """When the earliest resolved ticket falls due (None: none is resolved)."""
-        query = select(func.min(IntakeTicket.resolved_at)).where(IntakeTicket.status == Status.RESOLVED)
-        async with self._db.read() as session:
-            resolved_at = (await session.exec(query)).one()
-        return None if resolved_at is None else resolved_at + self._grace
-
     async def sweep_once(self, now: datetime | None = None) -> int:
         """Close every ticket due by `now`; how many were closed."""
         now = now or utcnow()
         closed = 0
         while True:
-            ids = await self._due_ids(now)
+            ids = await handlers.tickets_due_to_close(self._db, now=now, grace=self._grace, limit=self._batch_size)
             batch_closed = sum([await self._close(ticket_id, now) for ticket_id in ids])
             closed += batch_closed
             # A full batch of which nothing closed would come back unchanged: stop there.
             if len(ids) < self._batch_size or batch_closed == 0:
                 return closed
 
-    async def _due_ids(self, now: datetime) -> list[str]:
-        query = (
-            select(IntakeTicket.id)
-            .where(IntakeTicket.status == Status.RESOLVED, col(IntakeTicket.resolved_at) <= now - self._grace)
-            .order_by(col(IntakeTicket.resolved_at))
-            .limit(self._batch_size)
-        )
-        async with self._db.read() as session:
-            return list((await session.exec(query)).all())
-
     async def _close(self, ticket_id: str, now: datetime) -> int:
-        async with self._db.unit_of_work() as session:
-            ticket = await locked_ticket(session, ticket_id)
-            # Checked again under the lock: the requester may have reopened it meanwhile.
-            if ticket is None or not requester_rules.auto_close_due(ticket, now=now, grace=self._grace):
-                return 0
-            stage(session, ticket, requester_rules.auto_close(ticket))
-        return 1
+        closed = await handlers.close_resolved_ticket(self._db, ticket_id=ticket_id, now=now, grace=self._grace)
+        return int(closed)
