@@ -17,9 +17,9 @@ from shared.reports import KpiBuilder
 from shared.topics import TICKETS_EVENTS
 
 from services.tiers import handlers
-from services.tiers.handlers import Tier
 from services.tiers.models import TierTicket
 from services.tiers.permissions import PERMISSIONS, check_member
+from services.tiers.tier import Tier
 
 router = APIRouter(tags=["agents"])
 

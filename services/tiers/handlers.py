@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import case, func
@@ -11,7 +10,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.auth import Principal, Role
-from shared.db import Database, utcnow
+from shared.db import utcnow
 from shared.errors import NotFound
 from shared.lifecycle import Status
 from shared.messages import Envelope, PoisonMessage, new_event
@@ -23,7 +22,6 @@ from shared.messages.tickets import (
     TicketReopened,
     TicketResolved,
 )
-from shared.sla.contracts import Contracts
 from shared.messaging import preload
 from shared.messaging.outbox import add_handoff, add_to_outbox
 from shared.topics import TICKETS_EVENTS, tier_topic
@@ -31,19 +29,7 @@ from shared.topics import TICKETS_EVENTS, tier_topic
 from services.tiers.domain import WorkItem
 from services.tiers.models import TierTicket
 from services.tiers.sla import TierSla
-
-
-@dataclass(frozen=True)
-class Tier:
-    """Which tier this process is, its database, and the organizations' SLA contracts."""
-
-    number: int
-    db: Database
-    contracts: Contracts
-
-    @property
-    def source(self) -> str:
-        return f"tier{self.number}"
+from services.tiers.tier import Tier
 
 
 def _item(row: TierTicket, tier: Tier, now: datetime) -> WorkItem:

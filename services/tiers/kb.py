@@ -27,10 +27,10 @@ from shared.messages.kb import ArticlePublished, ArticleRetired, ArticleUpdated
 from shared.messaging.outbox import OutboxMessage, add_to_outbox
 from shared.topics import KB_ARTICLES, TICKETS_EVENTS
 
-from services.tiers.handlers import Tier
 from services.tiers.kb_rules import WRITING_TIERS, TicketNotResolved, clean_tags, draft_from_ticket, next_version
 from services.tiers.models import TierTicket
 from services.tiers.permissions import PERMISSIONS, check_member
+from services.tiers.tier import Tier
 
 
 class TierArticle(SQLModel, table=True):

@@ -12,9 +12,9 @@ from shared.web.app import service_app
 
 from services.tiers import kb, metrics
 from services.tiers.api import router
-from services.tiers.handlers import Tier
 from services.tiers.settings import TierSettings
 from services.tiers.subscribers import PRELOAD, subscriptions
+from services.tiers.tier import Tier
 from services.tiers.timers import AlarmClock
 
 

@@ -19,7 +19,7 @@ from shared.messaging import metrics
 from shared.waits import wait_for_event
 
 from services.tiers import handlers
-from services.tiers.handlers import Tier
+from services.tiers.tier import Tier
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,9 @@ from shared.messages.common import Requester, TicketSnapshot
 from shared.messages.tickets import TicketRouted
 
 from services.tiers.domain import NotYourTicket
-from services.tiers.handlers import Tier, act, receive_handoff
+from services.tiers.handlers import act, receive_handoff
 from services.tiers.models import TierTicket
+from services.tiers.tier import Tier
 
 
 async def queued_ticket(tier: Tier, ticket_id: str) -> None:

@@ -15,7 +15,6 @@ from shared.messaging.outbox import OutboxMessage, add_to_outbox
 from shared.sla.contracts import Contracts
 from shared.topics import KB_ARTICLES, TICKETS_EVENTS
 
-from services.tiers.handlers import Tier
 from services.tiers.kb import (
     ArticleCreate,
     ArticleUpdate,
@@ -26,6 +25,7 @@ from services.tiers.kb import (
 )
 from services.tiers.kb_rules import StaleEdit, TicketNotResolved
 from services.tiers.models import TierTicket
+from services.tiers.tier import Tier
 
 NOW = datetime(2025, 3, 3, 9, tzinfo=UTC)
 
