@@ -10,12 +10,13 @@ from shared.runtime import ServiceRuntime
 from shared.sla.contracts import Contracts
 from shared.web.app import service_app
 
-from services.tiers import kb, metrics
-from services.tiers.api import router
+from services.tiers import kb
 from services.tiers.settings import TierSettings
 from services.tiers.subscribers import PRELOAD, subscriptions
 from services.tiers.tier import Tier
-from services.tiers.timers import AlarmClock
+from services.tiers.work import metrics
+from services.tiers.work.api import router
+from services.tiers.work.timers import AlarmClock
 
 
 def create_app(settings: TierSettings) -> FastAPI:

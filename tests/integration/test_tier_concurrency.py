@@ -12,10 +12,10 @@ from shared.messages import new_event
 from shared.messages.common import Requester, TicketSnapshot
 from shared.messages.tickets import TicketRouted
 
-from services.tiers.domain import NotYourTicket
-from services.tiers.handlers import act, receive_handoff
-from services.tiers.models import TierTicket
 from services.tiers.tier import Tier
+from services.tiers.work.domain import NotYourTicket
+from services.tiers.work.handlers import act, receive_handoff
+from services.tiers.work.models import TierTicket
 
 
 async def queued_ticket(tier: Tier, ticket_id: str) -> None:

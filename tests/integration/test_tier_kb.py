@@ -24,8 +24,8 @@ from services.tiers.kb import (
     update_article,
 )
 from services.tiers.kb_rules import StaleEdit, TicketNotResolved
-from services.tiers.models import TierTicket
 from services.tiers.tier import Tier
+from services.tiers.work.models import TierTicket
 
 NOW = datetime(2025, 3, 3, 9, tzinfo=UTC)
 

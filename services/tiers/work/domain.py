@@ -16,7 +16,7 @@ from shared.messages.common import CommentSnapshot, Payload, TicketSnapshot
 from shared.sla.contracts import Contract
 from shared.topics import TOP_TIER
 
-from services.tiers.sla import Alarm, TierSla
+from services.tiers.work.sla import Alarm, TierSla
 
 
 class TicketLeftTier(Conflict):

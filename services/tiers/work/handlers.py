@@ -26,10 +26,10 @@ from shared.messaging import preload
 from shared.messaging.outbox import add_handoff, add_to_outbox
 from shared.topics import TICKETS_EVENTS, tier_topic
 
-from services.tiers.domain import WorkItem
-from services.tiers.models import TierTicket
-from services.tiers.sla import TierSla
 from services.tiers.tier import Tier
+from services.tiers.work.domain import WorkItem
+from services.tiers.work.models import TierTicket
+from services.tiers.work.sla import TierSla
 
 
 def _item(row: TierTicket, tier: Tier, now: datetime) -> WorkItem:

@@ -16,10 +16,10 @@ from shared.messaging.replay import replay
 from shared.reports import KpiBuilder
 from shared.topics import TICKETS_EVENTS
 
-from services.tiers import handlers
-from services.tiers.models import TierTicket
 from services.tiers.permissions import PERMISSIONS, check_member
 from services.tiers.tier import Tier
+from services.tiers.work import handlers
+from services.tiers.work.models import TierTicket
 
 router = APIRouter(tags=["agents"])
 
