@@ -10,7 +10,7 @@ from shared.runtime import ServiceRuntime
 from shared.sla.contracts import Contracts
 from shared.web.app import service_app
 
-from services.tiers import kb
+from services.tiers.kb import handlers as kb
 from services.tiers.settings import TierSettings
 from services.tiers.subscribers import PRELOAD, subscriptions
 from services.tiers.tier import Tier

@@ -15,7 +15,8 @@ from shared.messaging.outbox import OutboxMessage, add_to_outbox
 from shared.sla.contracts import Contracts
 from shared.topics import KB_ARTICLES, TICKETS_EVENTS
 
-from services.tiers.kb import (
+from services.tiers.kb.domain import StaleEdit, TicketNotResolved
+from services.tiers.kb.handlers import (
     ArticleCreate,
     ArticleUpdate,
     TierArticle,
@@ -23,7 +24,6 @@ from services.tiers.kb import (
     retire_article,
     update_article,
 )
-from services.tiers.kb_rules import StaleEdit, TicketNotResolved
 from services.tiers.tier import Tier
 from services.tiers.work.models import TierTicket
 

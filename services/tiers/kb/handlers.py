@@ -27,7 +27,7 @@ from shared.messages.kb import ArticlePublished, ArticleRetired, ArticleUpdated
 from shared.messaging.outbox import OutboxMessage, add_to_outbox
 from shared.topics import KB_ARTICLES, TICKETS_EVENTS
 
-from services.tiers.kb_rules import WRITING_TIERS, TicketNotResolved, clean_tags, draft_from_ticket, next_version
+from services.tiers.kb.domain import WRITING_TIERS, TicketNotResolved, clean_tags, draft_from_ticket, next_version
 from services.tiers.permissions import PERMISSIONS, check_member
 from services.tiers.tier import Tier
 from services.tiers.work.models import TierTicket
