@@ -16,14 +16,9 @@ from shared.sla.contracts import Contracts
 from shared.topics import KB_ARTICLES, TICKETS_EVENTS
 
 from services.tiers.kb.domain import StaleEdit, TicketNotResolved
-from services.tiers.kb.handlers import (
-    ArticleCreate,
-    ArticleUpdate,
-    TierArticle,
-    publish_article,
-    retire_article,
-    update_article,
-)
+from services.tiers.kb.handlers import publish_article, retire_article, update_article
+from services.tiers.kb.models import TierArticle
+from services.tiers.kb.schemas import ArticleCreate, ArticleUpdate
 from services.tiers.tier import Tier
 from services.tiers.work.models import TierTicket
 

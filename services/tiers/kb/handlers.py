@@ -1,4 +1,4 @@
-"""Tier 2 and tier 3 write the knowledge base: publish, update, retire, or start from a resolved ticket.
+"""The knowledge-base use cases of a tier: publish, update, retire, each one unit of work.
 
 Each change is staged in the tier's outbox as `kb.article_*` on `kb.articles`, in the
 same transaction as the tier's own record of the articles it wrote; triage indexes them.
@@ -8,155 +8,24 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from datetime import datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, model_validator
-from sqlalchemy import JSON, Column, Text
-from sqlmodel import Field, SQLModel, col, select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from shared.auth import Principal
-from shared.db import UTCDateTime, utcnow
+from shared.db import utcnow
 from shared.errors import NotFound
 from shared.lifecycle import Status
 from shared.messages import decode, new_event
-from shared.messages.common import Body, Category, CommentSnapshot, Language, Tag, TicketSnapshot, Title
-from shared.messages.kb import ArticlePublished, ArticleRetired, ArticleUpdated
+from shared.messages.common import CommentSnapshot, Payload, TicketSnapshot
+from shared.messages.kb import ArticleContent, ArticlePublished, ArticleRetired, ArticleUpdated
 from shared.messaging.outbox import OutboxMessage, add_to_outbox
 from shared.topics import KB_ARTICLES, TICKETS_EVENTS
 
-from services.tiers.kb.domain import WRITING_TIERS, TicketNotResolved, clean_tags, draft_from_ticket, next_version
-from services.tiers.permissions import PERMISSIONS, check_member
+from services.tiers.kb.domain import Draft, TicketNotResolved, clean_tags, draft_from_ticket, next_version
+from services.tiers.kb.models import TierArticle
+from services.tiers.kb.schemas import ArticleCreate, ArticleUpdate
 from services.tiers.tier import Tier
 from services.tiers.work.models import TierTicket
-
-
-class TierArticle(SQLModel, table=True):
-    """An article as this tier last wrote it (the index lives at triage)."""
-
-    __tablename__ = "kb_authored_articles"
-
-    article_id: str = Field(primary_key=True)
-    title: str
-    body: str = Field(sa_column=Column(Text, nullable=False))
-    language: str
-    category: str
-    tags: list = Field(default=[], sa_column=Column(JSON, nullable=False))
-    version: int
-    status: str = "published"
-    author: str
-    from_ticket_id: str | None = None
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-
-
-# The version an edit replaces: the next one (+1) must still fit a 64-bit integer (the event's JSON, the
-# columns); a larger one was a 500, now a 422 naming `version`.
-MAX_REPLACED_VERSION = 2**63 - 2
-
-
-class ArticleCreate(BaseModel):
-    """A new article; from a resolved ticket, every field defaults from the ticket. The author is the caller."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    title: Title | None = None
-    body: Body | None = None
-    language: Language | None = None
-    category: Category | None = None
-    tags: list[Tag] = Field(default=[], max_length=20)
-    from_ticket_id: str | None = Field(default=None, min_length=1, max_length=100)
-
-    @model_validator(mode="after")
-    def _complete(self):
-        missing = [f for f in ("title", "body", "language", "category") if getattr(self, f) is None]
-        if self.from_ticket_id is None and missing:
-            raise ValueError(f"without from_ticket_id, give {', '.join(missing)}")
-        return self
-
-
-class ArticleUpdate(BaseModel):
-    """The article's new content, whole; `version` is the one being replaced. The author is the caller."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    title: Title
-    body: Body
-    language: Language
-    category: Category
-    tags: list[Tag] = Field(default=[], max_length=20)
-    version: int | None = Field(default=None, ge=1, le=MAX_REPLACED_VERSION)
-
-
-class ArticleOut(BaseModel):
-    article_id: str
-    title: str
-    body: str
-    language: Language
-    category: Category
-    tags: list[str]
-    version: int
-    status: str
-    author: str
-    from_ticket_id: str | None
-    updated_at: datetime
-
-
-router = APIRouter(prefix="/kb", tags=["knowledge base"])
-
-
-def routers(tier: int) -> list[APIRouter]:
-    """The knowledge-base routes, for the tiers whose engineers write articles."""
-    return [router] if tier in WRITING_TIERS else []
-
-
-def _tier(request: Request) -> Tier:
-    return request.app.state.tier
-
-
-def _writer(request: Request, principal: Annotated[Principal, PERMISSIONS.require("write articles")]) -> Principal:
-    """An engineer of this tier (or a lead): the author of what they write."""
-    check_member(principal, _tier(request).number)
-    return principal
-
-
-Writer = Annotated[Principal, Depends(_writer)]
-
-
-@router.post("/articles", status_code=201, response_model=ArticleOut)
-async def publish(body: ArticleCreate, request: Request, response: Response, writer: Writer) -> TierArticle:
-    """Publish an article, written here or started from a ticket resolved here."""
-    article = await publish_article(_tier(request), body, author=writer.sub)
-    response.headers["Location"] = f"/kb/articles/{article.article_id}"
-    return article
-
-
-@router.put("/articles/{article_id}", response_model=ArticleOut)
-async def update(article_id: str, body: ArticleUpdate, request: Request, writer: Writer) -> TierArticle:
-    """Replace an article's content: a new version."""
-    return await update_article(_tier(request), article_id, body, author=writer.sub)
-
-
-@router.delete("/articles/{article_id}", response_model=ArticleOut)
-async def retire(
-    article_id: str,
-    request: Request,
-    writer: Writer,
-    version: Annotated[int | None, Query(ge=1, le=MAX_REPLACED_VERSION)] = None,
-) -> TierArticle:
-    """Retire an article: it leaves the search, stays readable marked retired."""
-    return await retire_article(_tier(request), article_id, author=writer.sub, replacing=version)
-
-
-@router.get("/articles", response_model=list[ArticleOut])
-async def written_here(
-    request: Request, _: Annotated[Principal, PERMISSIONS.require("read articles")]
-) -> list[TierArticle]:
-    """The articles this tier wrote, most recent first."""
-    async with _tier(request).db.read() as session:
-        query = select(TierArticle).order_by(col(TierArticle.updated_at).desc())
-        return list((await session.exec(query)).all())
 
 
 async def publish_article(tier: Tier, body: ArticleCreate, *, author: str) -> TierArticle:
@@ -173,7 +42,7 @@ async def publish_article(tier: Tier, body: ArticleCreate, *, author: str) -> Ti
             from_ticket_id=body.from_ticket_id, **fields,
         )
         session.add(article)
-        _stage(session, tier, ArticlePublished, article)
+        _stage(session, tier, _content(ArticlePublished, article))
     return article
 
 
@@ -191,7 +60,7 @@ async def update_article(tier: Tier, article_id: str, body: ArticleUpdate, *, au
             setattr(article, field, value)
         article.tags = clean_tags(body.tags)
         article.version, article.status, article.author, article.updated_at = version, "published", author, utcnow()
-        _stage(session, tier, ArticleUpdated, article)
+        _stage(session, tier, _content(ArticleUpdated, article))
     return article
 
 
@@ -205,19 +74,28 @@ async def retire_article(tier: Tier, article_id: str, *, author: str, replacing:
                                   version=0, author=author)
             session.add(article)
         article.version, article.status, article.author, article.updated_at = version, "retired", author, utcnow()
-        retired = ArticleRetired(article_id=article_id, version=version, author=author, updated_at=article.updated_at)
-        add_to_outbox(session, KB_ARTICLES, new_event(tier.source, retired))
+        _stage(session, tier, ArticleRetired(article_id=article_id, version=version, author=author,
+                                             updated_at=article.updated_at))
     return article
 
 
-def _stage(
-    session: AsyncSession, tier: Tier, kind: type[ArticlePublished | ArticleUpdated], article: TierArticle
-) -> None:
-    content = kind(**article.model_dump(include=set(kind.model_fields)))
-    add_to_outbox(session, KB_ARTICLES, new_event(tier.source, content))
+async def articles_written(tier: Tier) -> list[TierArticle]:
+    """The articles this tier wrote, most recent first."""
+    async with tier.db.read() as session:
+        query = select(TierArticle).order_by(col(TierArticle.updated_at).desc())
+        return list((await session.exec(query)).all())
 
 
-async def _draft(session: AsyncSession, tier: Tier, ticket_id: str, *, body_given: bool):
+def _content(kind: type[ArticleContent], article: TierArticle) -> ArticleContent:
+    """The article as the event `kind` carries it."""
+    return kind(**article.model_dump(include=set(kind.model_fields)))
+
+
+def _stage(session: AsyncSession, tier: Tier, fact: Payload) -> None:
+    add_to_outbox(session, KB_ARTICLES, new_event(tier.source, fact))
+
+
+async def _draft(session: AsyncSession, tier: Tier, ticket_id: str, *, body_given: bool) -> Draft:
     row = await session.get(TierTicket, ticket_id)
     if row is None:
         raise NotFound(f"ticket {ticket_id} is not at tier {tier.number}")
