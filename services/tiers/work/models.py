@@ -1,4 +1,4 @@
-"""A tier's table: the tickets it holds or held, with the snapshot it works from."""
+"""The tickets a tier holds or held, with the snapshot it works from."""
 
 from __future__ import annotations
 
@@ -29,6 +29,3 @@ class TierTicket(SQLModel, table=True):
     sla_due_at: datetime | None = Field(default=None, index=True, sa_type=UTCDateTime)  # queue order
     queued_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-
-
-MODELS = (TierTicket,)
