@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, ConfigDict
 
 from shared.auth import Principal
 from shared.db import MAX_OFFSET
 from shared.lifecycle import Status
-from shared.messages.common import Agent, Specialty, Text
+from shared.messages.common import Specialty
 from shared.messaging.replay import replay
 from shared.reports import KpiBuilder
 from shared.topics import TICKETS_EVENTS
@@ -20,61 +18,17 @@ from services.tiers.permissions import PERMISSIONS, check_member
 from services.tiers.tier import Tier
 from services.tiers.work import handlers
 from services.tiers.work.models import TierTicket
+from services.tiers.work.schemas import (
+    AgentTicket,
+    AssignBody,
+    CommentBody,
+    EscalateBody,
+    QueuePage,
+    RequestInfoBody,
+    ResolveBody,
+)
 
 router = APIRouter(tags=["agents"])
-
-
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class AssignBody(_Body):
-    assignee: Agent
-
-
-class CommentBody(_Body):
-    body: Text
-    internal: bool = False
-
-
-class RequestInfoBody(_Body):
-    question: Text
-
-
-class ResolveBody(_Body):
-    resolution: Text
-    article_id: str | None = None
-
-
-class EscalateBody(_Body):
-    reason: Text
-    specialty: Specialty | None = None
-
-
-class AgentTicket(BaseModel):
-    """The agent's view: everything, internal comments included."""
-
-    id: str
-    tier: int
-    here: bool
-    status: str
-    assignee: str | None
-    priority: str
-    category: str
-    specialty: str | None
-    organization: str
-    snapshot: dict
-    comments: list[dict]
-    sla: dict
-    queued_at: datetime
-    updated_at: datetime
-
-
-class QueuePage(BaseModel):
-    items: list[AgentTicket]
-    total: int
-    limit: int
-    offset: int
 
 
 def _tier(request: Request) -> Tier:
