@@ -98,6 +98,43 @@ async def act(tier: Tier, ticket_id: str, principal: Principal, verb: Callable[[
     return row
 
 
+async def claim_ticket(tier: Tier, ticket_id: str, principal: Principal) -> TierTicket:
+    """Take a queued ticket: it is in progress with the caller."""
+    return await act(tier, ticket_id, principal, lambda item: item.claim(principal.sub))
+
+
+async def assign_ticket(tier: Tier, ticket_id: str, principal: Principal, *, assignee: str) -> TierTicket:
+    """A lead hands the ticket to an agent of this tier."""
+    return await act(tier, ticket_id, principal, lambda item: item.reassign(assignee))
+
+
+async def comment_on_ticket(
+    tier: Tier, ticket_id: str, principal: Principal, *, body: str, internal: bool
+) -> TierTicket:
+    """Add a public or internal comment."""
+    return await act(tier, ticket_id, principal, lambda item: item.comment(principal.sub, body, internal))
+
+
+async def request_info(tier: Tier, ticket_id: str, principal: Principal, *, question: str) -> TierTicket:
+    """Ask the requester a question; the ticket waits on them."""
+    return await act(tier, ticket_id, principal, lambda item: item.request_info(principal.sub, question))
+
+
+async def resolve_ticket(
+    tier: Tier, ticket_id: str, principal: Principal, *, resolution: str, article_id: str | None
+) -> TierTicket:
+    """Resolve a claimed ticket at this tier's level."""
+    return await act(tier, ticket_id, principal, lambda item: item.resolve(principal.sub, resolution, article_id))
+
+
+async def escalate_ticket(
+    tier: Tier, ticket_id: str, principal: Principal, *, reason: str, specialty: str | None
+) -> TierTicket:
+    """Hand the ticket to the next tier (refused at tier 3)."""
+    verb = lambda item: item.escalate(reason, by=principal.sub, specialty=specialty)  # noqa: E731
+    return await act(tier, ticket_id, principal, verb)
+
+
 async def fire_due_alarms(tier: Tier, ticket_id: str) -> list[Payload]:
     """Fire the SLA alarms of one ticket that are due now; the events they caused."""
     async with tier.db.unit_of_work() as session:
