@@ -76,7 +76,8 @@ async def test_updates_and_retirement_make_new_versions_and_a_stale_edit_changes
     created = ArticleCreate(title="VPN", body="Restart it.", language="en", category="network")
     article = await publish_article(tier, created, author="bob")
     content = created.model_dump(exclude={"from_ticket_id"})
-    await update_article(tier, article.article_id, ArticleUpdate(**{**content, "body": "Restart the client."}), author="bob")
+    edit = ArticleUpdate(**{**content, "body": "Restart the client."})
+    await update_article(tier, article.article_id, edit, author="bob")
     with pytest.raises(StaleEdit):
         await update_article(tier, article.article_id, ArticleUpdate(**{**content, "version": 1}), author="bob")
     retired = await retire_article(tier, article.article_id, author="carol", replacing=None)

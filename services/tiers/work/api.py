@@ -68,7 +68,9 @@ async def get_queue(
 
 
 @router.get("/contracts")
-async def list_contracts(request: Request, _: Annotated[Principal, PERMISSIONS.require("read contracts")]) -> list[dict]:
+async def list_contracts(
+    request: Request, _: Annotated[Principal, PERMISSIONS.require("read contracts")]
+) -> list[dict]:
     """The SLA contracts in force: coverage, targets per priority, tier budgets."""
     return [c.model_dump(mode="json") for c in _tier(request).contracts.all()]
 

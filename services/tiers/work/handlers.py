@@ -83,7 +83,9 @@ def _visible(row: TierTicket | None, tier: Tier, ticket_id: str, principal: Prin
     return row
 
 
-async def act(tier: Tier, ticket_id: str, principal: Principal, verb: Callable[[WorkItem], list[Payload]]) -> TierTicket:
+async def act(
+    tier: Tier, ticket_id: str, principal: Principal, verb: Callable[[WorkItem], list[Payload]]
+) -> TierTicket:
     """Apply an agent's action to a ticket held here and stage the events it causes."""
     async with tier.db.unit_of_work() as session:
         # Locked until commit where the database can (SQLite's writer already serialises): two
@@ -186,7 +188,8 @@ async def receive_handoff(session: AsyncSession, event: Envelope, *, tier: Tier)
     row.snapshot = snapshot.model_dump(mode="json")
     row.priority = snapshot.priority
     row.queued_at = now = utcnow()
-    _store(session, row, WorkItem.arrived(tier.number, snapshot, tier.contracts.for_organization(snapshot.organization), now))
+    contract = tier.contracts.for_organization(snapshot.organization)
+    _store(session, row, WorkItem.arrived(tier.number, snapshot, contract, now))
 
 
 async def on_requester_event(session: AsyncSession, event: Envelope, *, tier: Tier) -> None:
