@@ -1,4 +1,4 @@
-"""The tier engine's use cases: each one unit of work, one commit."""
+"""Working tickets at a tier, as use cases: each one unit of work, one commit."""
 
 from __future__ import annotations
 
