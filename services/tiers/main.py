@@ -10,12 +10,12 @@ from shared.runtime import ServiceRuntime
 from shared.sla.contracts import Contracts
 from shared.web.app import service_app
 
-from services.tiers import kb, metrics
-from services.tiers.api import router
-from services.tiers.handlers import Tier
+from services.tiers.kb import api as kb_api
 from services.tiers.settings import TierSettings
 from services.tiers.subscribers import PRELOAD, subscriptions
-from services.tiers.timers import AlarmClock
+from services.tiers.tier import Tier
+from services.tiers.work import api as work_api, metrics
+from services.tiers.work.timers import AlarmClock
 
 
 def create_app(settings: TierSettings) -> FastAPI:
@@ -27,7 +27,7 @@ def create_app(settings: TierSettings) -> FastAPI:
     alarms = AlarmClock(tier)
     runtime.db.on_commit(alarms.after_commit)
     app = service_app(
-        runtime, title=f"Escalier tier {settings.tier}", routers=[router, *kb.routers(settings.tier)],
+        runtime, title=f"Escalier tier {settings.tier}", routers=[work_api.router, *kb_api.routers(settings.tier)],
         background=[("sla-alarms", alarms.run)],
     )
     app.state.tier = tier

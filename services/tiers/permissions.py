@@ -1,4 +1,4 @@
-"""Who may do what at a tier: every endpoint's permission, in one place."""
+"""Who may do what at a tier: every endpoint's permission, in one place (at the top: both rooms' routes check it)."""
 
 from __future__ import annotations
 

@@ -8,8 +8,8 @@ from shared.db import Database
 from shared.messaging.outbox import OutboxMessage
 from shared.sla.contracts import Contracts
 
-from services.tiers.handlers import Tier
-from services.tiers.models import TierTicket
+from services.tiers.tier import Tier
+from services.tiers.work.models import TierTicket
 
 
 @pytest.fixture

@@ -11,9 +11,10 @@ from shared.messages import new_event
 from shared.messages.common import Requester, TicketSnapshot
 from shared.messages.tickets import TicketRouted
 
-from services.tiers.handlers import Tier, receive_handoff
-from services.tiers.models import TierTicket
-from services.tiers.timers import AlarmClock
+from services.tiers.tier import Tier
+from services.tiers.work.handlers import receive_handoff
+from services.tiers.work.models import TierTicket
+from services.tiers.work.timers import AlarmClock
 from tests.helpers import eventually
 
 

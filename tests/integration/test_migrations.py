@@ -14,11 +14,10 @@ from shared.migrations import differences, upgrade
 
 from services.intake.models import MODELS as INTAKE, IntakeTicket
 from services.notifier.models import MODELS as NOTIFIER
-from services.tiers.kb import TierArticle
 from services.tiers.models import MODELS as TIERS
 from services.triage.models import MODELS as TRIAGE
 
-SCHEMAS = {"intake": INTAKE, "triage": TRIAGE, "tiers": (*TIERS, TierArticle), "notifier": NOTIFIER}
+SCHEMAS = {"intake": INTAKE, "triage": TRIAGE, "tiers": TIERS, "notifier": NOTIFIER}
 
 
 @pytest.fixture

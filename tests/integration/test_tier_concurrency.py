@@ -12,9 +12,10 @@ from shared.messages import new_event
 from shared.messages.common import Requester, TicketSnapshot
 from shared.messages.tickets import TicketRouted
 
-from services.tiers.domain import NotYourTicket
-from services.tiers.handlers import Tier, act, receive_handoff
-from services.tiers.models import TierTicket
+from services.tiers.tier import Tier
+from services.tiers.work.domain import NotYourTicket
+from services.tiers.work.handlers import claim_ticket, receive_handoff
+from services.tiers.work.models import TierTicket
 
 
 async def queued_ticket(tier: Tier, ticket_id: str) -> None:
@@ -37,7 +38,7 @@ async def test_two_agents_claiming_at_once_one_wins_and_the_other_is_refused(tie
         ticket_id = f"race-{n}"
         await queued_ticket(tier, ticket_id)
         results = await asyncio.gather(
-            *(act(tier, ticket_id, agent(name), lambda item, name=name: item.claim(name)) for name in ("alice", "bob")),
+            *(claim_ticket(tier, ticket_id, agent(name)) for name in ("alice", "bob")),
             return_exceptions=True,
         )
         won = [r for r in results if isinstance(r, TierTicket)]

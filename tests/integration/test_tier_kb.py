@@ -15,17 +15,12 @@ from shared.messaging.outbox import OutboxMessage, add_to_outbox
 from shared.sla.contracts import Contracts
 from shared.topics import KB_ARTICLES, TICKETS_EVENTS
 
-from services.tiers.handlers import Tier
-from services.tiers.kb import (
-    ArticleCreate,
-    ArticleUpdate,
-    TierArticle,
-    publish_article,
-    retire_article,
-    update_article,
-)
-from services.tiers.kb_rules import StaleEdit, TicketNotResolved
-from services.tiers.models import TierTicket
+from services.tiers.kb.domain import StaleEdit, TicketNotResolved
+from services.tiers.kb.handlers import publish_article, retire_article, update_article
+from services.tiers.kb.models import TierArticle
+from services.tiers.kb.schemas import ArticleCreate, ArticleUpdate
+from services.tiers.tier import Tier
+from services.tiers.work.models import TierTicket
 
 NOW = datetime(2025, 3, 3, 9, tzinfo=UTC)
 
@@ -81,7 +76,8 @@ async def test_updates_and_retirement_make_new_versions_and_a_stale_edit_changes
     created = ArticleCreate(title="VPN", body="Restart it.", language="en", category="network")
     article = await publish_article(tier, created, author="bob")
     content = created.model_dump(exclude={"from_ticket_id"})
-    await update_article(tier, article.article_id, ArticleUpdate(**{**content, "body": "Restart the client."}), author="bob")
+    edit = ArticleUpdate(**{**content, "body": "Restart the client."})
+    await update_article(tier, article.article_id, edit, author="bob")
     with pytest.raises(StaleEdit):
         await update_article(tier, article.article_id, ArticleUpdate(**{**content, "version": 1}), author="bob")
     retired = await retire_article(tier, article.article_id, author="carol", replacing=None)

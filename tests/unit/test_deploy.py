@@ -17,7 +17,7 @@ import yaml
 from prometheus_client import REGISTRY
 
 import services.notifier.dispatch.dispatcher  # noqa: F401 (registers its metrics)
-import services.tiers.metrics  # noqa: F401
+import services.tiers.work.metrics  # noqa: F401
 import shared.messaging.metrics  # noqa: F401
 from escalier_cli.system import SERVICES
 

@@ -9,7 +9,7 @@ import orjson
 
 from shared import tracing
 from shared.logs import JsonFormatter
-from services.tiers.metrics import clock_states
+from services.tiers.work.metrics import clock_states
 
 PARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 

@@ -8,7 +8,7 @@ from shared.lifecycle import IllegalTransition, Status
 from shared.messages.common import Requester, TicketSnapshot
 from shared.messages.tickets import TicketAssigned, TicketEscalated, TicketResolved
 from shared.sla.contracts import Contract
-from services.tiers.domain import NoHigherTier, NotYourTicket, TicketLeftTier, WorkItem
+from services.tiers.work.domain import NoHigherTier, NotYourTicket, TicketLeftTier, WorkItem
 
 NOW = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
 CONTRACT = Contract(

@@ -6,7 +6,7 @@ import pytest
 
 from shared.messages.common import CommentSnapshot, Requester, TicketSnapshot
 
-from services.tiers.kb_rules import (
+from services.tiers.kb.domain import (
     WRITING_TIERS,
     NothingToStartFrom,
     StaleEdit,

@@ -18,8 +18,8 @@ from shared.messages.registry import TYPE_OF
 from shared.messaging import metrics
 from shared.waits import wait_for_event
 
-from services.tiers import handlers
-from services.tiers.handlers import Tier
+from services.tiers.tier import Tier
+from services.tiers.work import handlers
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from shared.messages.common import CommentSnapshot, Payload, TicketSnapshot
 from shared.sla.contracts import Contract
 from shared.topics import TOP_TIER
 
-from services.tiers.sla import Alarm, TierSla
+from services.tiers.work.sla import Alarm, TierSla
 
 
 class TicketLeftTier(Conflict):
@@ -87,7 +87,9 @@ class WorkItem:
         self._check_here()
         self.status = next_status(self.status, Action.COMMENT)
         self.comments.append(CommentSnapshot(author=author, body=body, internal=internal, tier=self.tier, at=self.now))
-        return [ev.TicketCommented(ticket_id=self.ticket_id, tier=self.tier, author=author, body=body, internal=internal)]
+        return [
+            ev.TicketCommented(ticket_id=self.ticket_id, tier=self.tier, author=author, body=body, internal=internal)
+        ]
 
     def request_info(self, agent: str, question: str) -> list[Payload]:
         """Ask the requester; the ticket waits on them."""
@@ -186,7 +188,8 @@ class WorkItem:
     def tick(self) -> list[Payload]:
         """Fire every alarm due by `now`, in order: warnings, breaches, automatic escalation, reminders."""
         events: list[Payload] = []
-        for alarm in sorted(self.sla.alarms(self.contract, unclaimed=self.status == Status.QUEUED), key=lambda a: a.due_at):
+        pending = self.sla.alarms(self.contract, unclaimed=self.status == Status.QUEUED)
+        for alarm in sorted(pending, key=lambda a: a.due_at):
             if alarm.due_at > self.now or self.next_alarm_at is None:
                 break
             fired = self._fire(alarm)
@@ -209,7 +212,8 @@ class WorkItem:
         if alarm.clock != "tier_budget":
             return [ev.SlaBreached(**facts, action="recorded")]
         if self.tier < TOP_TIER:
-            reason = f"tier {self.tier} used its SLA budget of {clock.target_s:g}s ({self.status.value.replace('_', ' ')})"
+            status = self.status.value.replace('_', ' ')
+            reason = f"tier {self.tier} used its SLA budget of {clock.target_s:g}s ({status})"
             breach = ev.SlaBreached(**facts, action="escalated")
             return [breach, *self.escalate(reason, by=None, specialty=None, automatic=True)]
         self.sla.alerted_at = self.now

@@ -1,9 +1,8 @@
-"""The tier engine's use cases: each one unit of work, one commit."""
+"""Working tickets at a tier, as use cases: each one unit of work, one commit."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import case, func
@@ -11,7 +10,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.auth import Principal, Role
-from shared.db import Database, utcnow
+from shared.db import utcnow
 from shared.errors import NotFound
 from shared.lifecycle import Status
 from shared.messages import Envelope, PoisonMessage, new_event
@@ -23,27 +22,14 @@ from shared.messages.tickets import (
     TicketReopened,
     TicketResolved,
 )
-from shared.sla.contracts import Contracts
 from shared.messaging import preload
 from shared.messaging.outbox import add_handoff, add_to_outbox
 from shared.topics import TICKETS_EVENTS, tier_topic
 
-from services.tiers.domain import WorkItem
-from services.tiers.models import TierTicket
-from services.tiers.sla import TierSla
-
-
-@dataclass(frozen=True)
-class Tier:
-    """Which tier this process is, its database, and the organizations' SLA contracts."""
-
-    number: int
-    db: Database
-    contracts: Contracts
-
-    @property
-    def source(self) -> str:
-        return f"tier{self.number}"
+from services.tiers.tier import Tier
+from services.tiers.work.domain import WorkItem
+from services.tiers.work.models import TierTicket
+from services.tiers.work.sla import TierSla
 
 
 def _item(row: TierTicket, tier: Tier, now: datetime) -> WorkItem:
@@ -97,7 +83,9 @@ def _visible(row: TierTicket | None, tier: Tier, ticket_id: str, principal: Prin
     return row
 
 
-async def act(tier: Tier, ticket_id: str, principal: Principal, verb: Callable[[WorkItem], list[Payload]]) -> TierTicket:
+async def act(
+    tier: Tier, ticket_id: str, principal: Principal, verb: Callable[[WorkItem], list[Payload]]
+) -> TierTicket:
     """Apply an agent's action to a ticket held here and stage the events it causes."""
     async with tier.db.unit_of_work() as session:
         # Locked until commit where the database can (SQLite's writer already serialises): two
@@ -110,6 +98,43 @@ async def act(tier: Tier, ticket_id: str, principal: Principal, verb: Callable[[
         _store(session, row, item)
         _stage(session, tier, events, time=now)
     return row
+
+
+async def claim_ticket(tier: Tier, ticket_id: str, principal: Principal) -> TierTicket:
+    """Take a queued ticket: it is in progress with the caller."""
+    return await act(tier, ticket_id, principal, lambda item: item.claim(principal.sub))
+
+
+async def assign_ticket(tier: Tier, ticket_id: str, principal: Principal, *, assignee: str) -> TierTicket:
+    """A lead hands the ticket to an agent of this tier."""
+    return await act(tier, ticket_id, principal, lambda item: item.reassign(assignee))
+
+
+async def comment_on_ticket(
+    tier: Tier, ticket_id: str, principal: Principal, *, body: str, internal: bool
+) -> TierTicket:
+    """Add a public or internal comment."""
+    return await act(tier, ticket_id, principal, lambda item: item.comment(principal.sub, body, internal))
+
+
+async def request_info(tier: Tier, ticket_id: str, principal: Principal, *, question: str) -> TierTicket:
+    """Ask the requester a question; the ticket waits on them."""
+    return await act(tier, ticket_id, principal, lambda item: item.request_info(principal.sub, question))
+
+
+async def resolve_ticket(
+    tier: Tier, ticket_id: str, principal: Principal, *, resolution: str, article_id: str | None
+) -> TierTicket:
+    """Resolve a claimed ticket at this tier's level."""
+    return await act(tier, ticket_id, principal, lambda item: item.resolve(principal.sub, resolution, article_id))
+
+
+async def escalate_ticket(
+    tier: Tier, ticket_id: str, principal: Principal, *, reason: str, specialty: str | None
+) -> TierTicket:
+    """Hand the ticket to the next tier (refused at tier 3)."""
+    verb = lambda item: item.escalate(reason, by=principal.sub, specialty=specialty)  # noqa: E731
+    return await act(tier, ticket_id, principal, verb)
 
 
 async def fire_due_alarms(tier: Tier, ticket_id: str) -> list[Payload]:
@@ -163,7 +188,8 @@ async def receive_handoff(session: AsyncSession, event: Envelope, *, tier: Tier)
     row.snapshot = snapshot.model_dump(mode="json")
     row.priority = snapshot.priority
     row.queued_at = now = utcnow()
-    _store(session, row, WorkItem.arrived(tier.number, snapshot, tier.contracts.for_organization(snapshot.organization), now))
+    contract = tier.contracts.for_organization(snapshot.organization)
+    _store(session, row, WorkItem.arrived(tier.number, snapshot, contract, now))
 
 
 async def on_requester_event(session: AsyncSession, event: Envelope, *, tier: Tier) -> None:

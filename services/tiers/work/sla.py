@@ -42,7 +42,10 @@ class TierSla(BaseModel):
                 clocks: dict | None, tier_seconds: dict[str, float], at: datetime) -> TierSla:
         """The state of a ticket just queued at `tier`: contract clocks continued, a fresh budget."""
         return cls(
-            clocks=TicketClocks.model_validate(clocks) if clocks else TicketClocks.started(contract, priority, submitted_at),
+            clocks=(
+                TicketClocks.model_validate(clocks) if clocks
+                else TicketClocks.started(contract, priority, submitted_at)
+            ),
             budget=Clock.started(contract.tier_budget_s(priority, tier), at),
             tier_seconds=dict(tier_seconds),
         )

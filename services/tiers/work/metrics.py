@@ -14,8 +14,8 @@ from sqlmodel import col, select
 
 from shared.lifecycle import OPEN, Status
 
-from services.tiers.handlers import Tier
-from services.tiers.models import TierTicket
+from services.tiers.tier import Tier
+from services.tiers.work.models import TierTicket
 
 QUEUE_DEPTH = Gauge("escalier_tier_queue_depth", "Tickets held at the tier, by status", ["tier", "status"])
 SLA_CLOCKS = Gauge(

@@ -2,79 +2,33 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, ConfigDict
 
 from shared.auth import Principal
 from shared.db import MAX_OFFSET
 from shared.lifecycle import Status
-from shared.messages.common import Agent, Specialty, Text
+from shared.messages.common import Specialty
 from shared.messaging.replay import replay
 from shared.reports import KpiBuilder
 from shared.topics import TICKETS_EVENTS
 
-from services.tiers import handlers
-from services.tiers.handlers import Tier
-from services.tiers.models import TierTicket
 from services.tiers.permissions import PERMISSIONS, check_member
+from services.tiers.tier import Tier
+from services.tiers.work import handlers
+from services.tiers.work.models import TierTicket
+from services.tiers.work.schemas import (
+    AgentTicket,
+    AssignBody,
+    CommentBody,
+    EscalateBody,
+    QueuePage,
+    RequestInfoBody,
+    ResolveBody,
+)
 
 router = APIRouter(tags=["agents"])
-
-
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class AssignBody(_Body):
-    assignee: Agent
-
-
-class CommentBody(_Body):
-    body: Text
-    internal: bool = False
-
-
-class RequestInfoBody(_Body):
-    question: Text
-
-
-class ResolveBody(_Body):
-    resolution: Text
-    article_id: str | None = None
-
-
-class EscalateBody(_Body):
-    reason: Text
-    specialty: Specialty | None = None
-
-
-class AgentTicket(BaseModel):
-    """The agent's view: everything, internal comments included."""
-
-    id: str
-    tier: int
-    here: bool
-    status: str
-    assignee: str | None
-    priority: str
-    category: str
-    specialty: str | None
-    organization: str
-    snapshot: dict
-    comments: list[dict]
-    sla: dict
-    queued_at: datetime
-    updated_at: datetime
-
-
-class QueuePage(BaseModel):
-    items: list[AgentTicket]
-    total: int
-    limit: int
-    offset: int
 
 
 def _tier(request: Request) -> Tier:
@@ -114,7 +68,9 @@ async def get_queue(
 
 
 @router.get("/contracts")
-async def list_contracts(request: Request, _: Annotated[Principal, PERMISSIONS.require("read contracts")]) -> list[dict]:
+async def list_contracts(
+    request: Request, _: Annotated[Principal, PERMISSIONS.require("read contracts")]
+) -> list[dict]:
     """The SLA contracts in force: coverage, targets per priority, tier budgets."""
     return [c.model_dump(mode="json") for c in _tier(request).contracts.all()]
 
@@ -139,15 +95,11 @@ async def get_ticket(ticket_id: str, request: Request, principal: Reader):
     return _view(await handlers.get_ticket(tier, ticket_id, principal), tier)
 
 
-async def _act(request: Request, principal: Principal, ticket_id: str, verb) -> AgentTicket:
-    tier = _member(request, principal)
-    return _view(await handlers.act(tier, ticket_id, principal, verb), tier)
-
-
 @router.post("/tickets/{ticket_id}/claim", response_model=AgentTicket)
 async def claim(ticket_id: str, request: Request, principal: Worker):
     """Take a queued ticket."""
-    return await _act(request, principal, ticket_id, lambda t: t.claim(principal.sub))
+    tier = _member(request, principal)
+    return _view(await handlers.claim_ticket(tier, ticket_id, principal), tier)
 
 
 @router.post("/tickets/{ticket_id}/assign", response_model=AgentTicket)
@@ -156,30 +108,38 @@ async def assign(
     principal: Annotated[Principal, PERMISSIONS.require("reassign tickets")],
 ):
     """A lead hands the ticket to an agent of this tier."""
-    return await _act(request, principal, ticket_id, lambda t: t.reassign(body.assignee))
+    tier = _member(request, principal)
+    return _view(await handlers.assign_ticket(tier, ticket_id, principal, assignee=body.assignee), tier)
 
 
 @router.post("/tickets/{ticket_id}/comments", response_model=AgentTicket)
 async def comment(ticket_id: str, body: CommentBody, request: Request, principal: Worker):
     """Add a public or internal comment."""
-    return await _act(request, principal, ticket_id, lambda t: t.comment(principal.sub, body.body, body.internal))
+    tier = _member(request, principal)
+    row = await handlers.comment_on_ticket(tier, ticket_id, principal, body=body.body, internal=body.internal)
+    return _view(row, tier)
 
 
 @router.post("/tickets/{ticket_id}/request-info", response_model=AgentTicket)
 async def request_info(ticket_id: str, body: RequestInfoBody, request: Request, principal: Worker):
     """Ask the requester a question; the ticket waits on them."""
-    return await _act(request, principal, ticket_id, lambda t: t.request_info(principal.sub, body.question))
+    tier = _member(request, principal)
+    return _view(await handlers.request_info(tier, ticket_id, principal, question=body.question), tier)
 
 
 @router.post("/tickets/{ticket_id}/resolve", response_model=AgentTicket)
 async def resolve(ticket_id: str, body: ResolveBody, request: Request, principal: Worker):
     """Resolve a claimed ticket at this tier's level."""
-    verb = lambda t: t.resolve(principal.sub, body.resolution, body.article_id)  # noqa: E731
-    return await _act(request, principal, ticket_id, verb)
+    tier = _member(request, principal)
+    row = await handlers.resolve_ticket(
+        tier, ticket_id, principal, resolution=body.resolution, article_id=body.article_id
+    )
+    return _view(row, tier)
 
 
 @router.post("/tickets/{ticket_id}/escalate", response_model=AgentTicket)
 async def escalate(ticket_id: str, body: EscalateBody, request: Request, principal: Worker):
     """Hand the ticket to the next tier (refused at tier 3)."""
-    verb = lambda t: t.escalate(body.reason, by=principal.sub, specialty=body.specialty)  # noqa: E731
-    return await _act(request, principal, ticket_id, verb)
+    tier = _member(request, principal)
+    row = await handlers.escalate_ticket(tier, ticket_id, principal, reason=body.reason, specialty=body.specialty)
+    return _view(row, tier)
