@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 
 from shared.errors import Conflict
+from shared.messages.common import TicketCore
 from shared.messages.tickets import TicketSubmitted
 
 from services.intake.submission.schemas import TicketCreate
@@ -32,40 +33,36 @@ def check_same_request(stored: str | None, fingerprint: str) -> None:
         raise IdempotencyKeyReused("this Idempotency-Key was already used with a different request body")
 
 
-def new_ticket(
-    body: TicketCreate, *, ticket_id: str, idempotency_key: str | None, fingerprint: str, now: datetime
-) -> dict[str, Any]:
-    """The columns a submission sets on its new ticket (the others keep the table's defaults)."""
+def submitted(body: TicketCreate, *, ticket_id: str, now: datetime) -> TicketSubmitted:
+    """The fact of a submission, as triage and the audit trail read it: the body's core fields as they are."""
+    return TicketSubmitted(
+        ticket_id=ticket_id,
+        submitted_at=now,
+        callback_url=str(body.callback_url) if body.callback_url else None,
+        **{name: getattr(body, name) for name in _FROM_THE_BODY},
+    )
+
+
+# The core fields (shared.messages.common.TicketCore) that the requester's body carries.
+_FROM_THE_BODY = tuple(name for name in TicketCore.model_fields if name not in ("ticket_id", "submitted_at"))
+
+
+def new_ticket(fact: TicketSubmitted, *, idempotency_key: str | None, fingerprint: str) -> dict[str, Any]:
+    """The columns a submission sets on its new ticket, from its fact (the others keep the table's defaults)."""
     return {
-        "id": ticket_id,
-        "title": body.title,
-        "description": body.description,
-        "requester_email": body.requester.email,
-        "requester_name": body.requester.name,
-        "language": body.requester.language,
-        "organization": body.organization,
-        "impact": body.impact,
-        "urgency": body.urgency,
-        "category_hint": body.category_hint,
-        "callback_url": str(body.callback_url) if body.callback_url else None,
+        "id": fact.ticket_id,
+        "title": fact.title,
+        "description": fact.description,
+        "requester_email": fact.requester.email,
+        "requester_name": fact.requester.name,
+        "language": fact.requester.language,
+        "organization": fact.organization,
+        "impact": fact.impact,
+        "urgency": fact.urgency,
+        "category_hint": fact.category_hint,
+        "callback_url": fact.callback_url,
         "idempotency_key": idempotency_key,
         "request_hash": fingerprint,
-        "created_at": now,
-        "updated_at": now,
+        "created_at": fact.submitted_at,
+        "updated_at": fact.submitted_at,
     }
-
-
-def submitted(ticket: dict[str, Any], body: TicketCreate) -> TicketSubmitted:
-    """The fact of the submission of `ticket`, as triage and the audit trail read it."""
-    return TicketSubmitted(
-        ticket_id=ticket["id"],
-        title=body.title,
-        description=body.description,
-        requester=body.requester,
-        organization=body.organization,
-        impact=body.impact,
-        urgency=body.urgency,
-        category_hint=body.category_hint,
-        callback_url=ticket["callback_url"],
-        submitted_at=ticket["created_at"],
-    )
