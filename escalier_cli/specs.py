@@ -68,9 +68,14 @@ def documents() -> dict[Path, str]:
     return out
 
 
+def committed(root: Path, path: Path) -> str | None:
+    """The text of a committed document, None if there is none."""
+    return (root / path).read_text(encoding="utf-8") if (root / path).is_file() else None
+
+
 def stale(root: Path, fresh: dict[Path, str]) -> list[Path]:
     """The documents of `fresh` that are missing under `root` or differ from it."""
-    return [path for path, text in fresh.items() if not (root / path).is_file() or (root / path).read_text() != text]
+    return [path for path, text in fresh.items() if committed(root, path) != text]
 
 
 def cmd_export_specs(args: argparse.Namespace) -> int:
@@ -83,7 +88,7 @@ def cmd_export_specs(args: argparse.Namespace) -> int:
         return 1 if changed else 0
     for path in changed:
         (root / path).parent.mkdir(parents=True, exist_ok=True)
-        (root / path).write_text(fresh[path])
+        (root / path).write_text(fresh[path], encoding="utf-8")
         print(f"wrote {path}")
     print(f"{len(fresh) - len(changed)} of {len(fresh)} documents were already current")
     return 0
