@@ -16,6 +16,7 @@ from shared.messaging.broker import ensure_topics, wait_for_broker
 
 from escalier_cli.bench.cli import add_parser as add_bench_parser
 from escalier_cli.broker import EmbeddedBroker
+from escalier_cli.specs import add_parser as add_specs_parser
 from escalier_cli.stats.cli import add_parser as add_stats_parser
 from escalier_cli.watch.cli import add_parser as add_watch_parser
 from escalier_cli.system import System
@@ -148,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     add_stats_parser(sub)
     add_watch_parser(sub)
     add_verify_parser(sub)
+    add_specs_parser(sub)
 
     args = parser.parse_args(argv)
     return args.func(args)

@@ -125,7 +125,7 @@ def logged(records: list) -> tuple[list[LoggedEvent], int]:
     events, poison = [], 0
     for record in records:
         try:
-            event = decode(record.headers, record.value)
+            event = decode(record.headers, record.value, record.key)
         except PoisonMessage:
             poison += 1
             continue

@@ -1,7 +1,7 @@
 """The AsyncAPI 3.0 document of every topic and event, generated from `shared.topics` and the schemas.
 
 Served by every service at `/asyncapi.json`; `deploy/asyncapi.json` is the committed copy,
-kept current by tests/unit/test_asyncapi.py.
+written by `escalier export-specs` and checked by tests/unit/test_asyncapi.py.
 """
 
 from __future__ import annotations
@@ -133,6 +133,7 @@ def document(version: str = "0.1.0") -> dict:
             "version": version,
             "description": "The topics of Escalier's bus and the events on them: CloudEvents 1.0 in Kafka binary mode "
             "(attributes in `ce_*` headers, JSON payload as the value, the ticket or article id as the key).",
+            "license": {"name": "Apache-2.0", "url": "https://www.apache.org/licenses/LICENSE-2.0"},
         },
         "defaultContentType": "application/json",
         "servers": {"kafka": {"host": "localhost:9092", "protocol": "kafka", "description": "KAFKA_BOOTSTRAP_SERVERS"}},

@@ -54,7 +54,7 @@ class Follower:
         for records in batches.values():
             for record in records:
                 try:
-                    self.state.add(decode(record.headers, record.value))
+                    self.state.add(decode(record.headers, record.value, record.key))
                 except PoisonMessage:
                     continue
         if not self.caught_up:

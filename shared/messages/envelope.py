@@ -83,8 +83,12 @@ def peek_type(headers: list[tuple[str, bytes]] | tuple) -> str | None:
     return None
 
 
-def decode(headers: list[tuple[str, bytes]] | tuple, value: bytes | None) -> Envelope:
-    """The envelope of a Kafka record, or PoisonMessage saying what is wrong with it."""
+def decode(headers: list[tuple[str, bytes]] | tuple, value: bytes | None, key: bytes | None = None) -> Envelope:
+    """The envelope of a Kafka record, or PoisonMessage saying what is wrong with it.
+
+    `ce_subject` is optional in CloudEvents: a record without it (another producer's) takes its
+    key, which names the ticket or article on every topic, as the subject.
+    """
     from shared.messages.registry import EVENT_TYPES
 
     attrs = {}
@@ -94,6 +98,11 @@ def decode(headers: list[tuple[str, bytes]] | tuple, value: bytes | None) -> Env
                 attrs[name[3:]] = raw.decode()
             except UnicodeDecodeError as exc:
                 raise PoisonMessage(f"header {name} is not UTF-8") from exc
+    if not attrs.get("subject") and key:
+        try:
+            attrs["subject"] = key.decode()
+        except UnicodeDecodeError as exc:
+            raise PoisonMessage("no ce_subject and the key is not UTF-8") from exc
     missing = [a for a in ("id", "source", "type", "specversion", "subject") if not attrs.get(a)]
     if missing:
         raise PoisonMessage(f"missing CloudEvents attributes: {', '.join('ce_' + m for m in missing)}")

@@ -84,7 +84,7 @@ class Applier:
                     metrics.child(metrics.CONSUMED, tp.topic, kind).inc()
                     continue
                 try:
-                    event = decode(record.headers, record.value)
+                    event = decode(record.headers, record.value, record.key)
                 except PoisonMessage as exc:
                     await self._dead_letter(record, str(exc))
                     continue

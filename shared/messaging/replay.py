@@ -61,7 +61,7 @@ async def replay(
                         if record.offset >= ends[tp]:
                             break
                         try:
-                            event = decode(record.headers, record.value)
+                            event = decode(record.headers, record.value, record.key)
                         except PoisonMessage:
                             continue
                         on_event(event)

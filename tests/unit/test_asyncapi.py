@@ -1,26 +1,26 @@
-"""The AsyncAPI document: complete, self-consistent, and the committed copy current."""
+"""The AsyncAPI document: complete, self-consistent, the committed copy current, and valid for AsyncAPI's own CLI."""
 
 from __future__ import annotations
 
+import copy
 import json
+import os
+import subprocess
 from pathlib import Path
 
+from escalier_cli.specs import ASYNCAPI, REGENERATE, ROOT, asyncapi_text, committed, render
 from shared.asyncapi import document
 from shared.messages.registry import EVENT_TYPES
 from shared.topics import ALL_TOPICS
+from tests.tools import tool
 
-COMMITTED = Path(__file__).resolve().parents[2] / "deploy" / "asyncapi.json"
-
-
-def render() -> str:
-    return json.dumps(document(), indent=2, sort_keys=False) + "\n"
+COMMITTED = ROOT / ASYNCAPI
 
 
-def test_the_committed_document_is_current_and_a_stale_one_is_rewritten_for_review():
-    fresh = render()
-    if not COMMITTED.exists() or COMMITTED.read_text() != fresh:
-        COMMITTED.write_text(fresh)
-        raise AssertionError(f"{COMMITTED} was stale and has been regenerated: review the diff and commit it")
+def test_the_committed_document_is_current():
+    assert committed(ROOT, ASYNCAPI) == asyncapi_text(), (
+        f"{ASYNCAPI} is stale: run `{REGENERATE}` (.venv/bin/escalier) and commit the result"
+    )
 
 
 def _refs(node):
@@ -60,3 +60,40 @@ def test_a_schema_in_the_document_is_the_one_consumers_validate_with():
     schema = document()["components"]["schemas"]["TicketRated"]
     assert schema["properties"]["score"] == {"maximum": 5, "minimum": 1, "title": "Score", "type": "integer"}
     assert "ticket_id" in schema["required"]
+
+
+def asyncapi_validate(path: Path, workdir: Path) -> tuple[int, list[dict], str]:
+    """`asyncapi validate` on `path`: its exit code (failing at warnings), its diagnostics, what it printed."""
+    cli = tool("asyncapi")
+    analytics = workdir / "asyncapi-analytics.json"  # the CLI's own settings: no tracking, no prompt
+    analytics.write_text(json.dumps({"analyticsEnabled": "false", "infoMessageShown": "true", "userID": "escalier-tests"}))
+    report = workdir / "diagnostics.json"
+    env = {**os.environ, "HOME": str(workdir), "CI": "true", "ASYNCAPI_METRICS_CONFIG_PATH": str(analytics),
+           "SUPPRESS_NO_CONFIG_WARNING": "1"}
+    result = subprocess.run(
+        [cli, "validate", str(path), "--fail-severity", "warn", "--diagnostics-format", "json", "--save-output", str(report)],
+        capture_output=True, text=True, cwd=workdir, env=env, timeout=120,
+    )
+    diagnostics = json.loads(report.read_text()) if report.exists() and report.read_text().strip() else []
+    return result.returncode, diagnostics, result.stdout + result.stderr
+
+
+SEVERITY = {0: "error", 1: "warning", 2: "information", 3: "hint"}
+
+
+def test_asyncapi_validate_finds_no_error_and_no_warning_in_the_committed_document(tmp_path):
+    returncode, diagnostics, output = asyncapi_validate(COMMITTED, tmp_path)
+    serious = [f"{SEVERITY[d['severity']]} {d['code']} at {'/'.join(map(str, d['path']))}: {d['message']}"
+               for d in diagnostics if d["severity"] <= 1]
+    assert returncode == 0 and not serious, "\n".join(serious) or output
+
+
+def test_asyncapi_validate_does_reject_a_broken_document(tmp_path):
+    broken = copy.deepcopy(document())
+    del broken["info"]["version"]
+    broken["operations"]["send.tickets.events"]["channel"] = {"$ref": "#/channels/no.such.topic"}
+    path = tmp_path / "broken.json"
+    path.write_text(render(broken))
+    returncode, diagnostics, output = asyncapi_validate(path, tmp_path)
+    assert returncode != 0, output
+    assert any(d["severity"] == 0 for d in diagnostics), diagnostics

@@ -7,6 +7,7 @@ the YAML is read and checked everywhere.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -20,6 +21,7 @@ import services.notifier.dispatch.dispatcher  # noqa: F401 (registers its metric
 import services.tiers.work.metrics  # noqa: F401
 import shared.messaging.metrics  # noqa: F401
 from escalier_cli.system import SERVICES
+from tests.tools import tool
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -46,9 +48,7 @@ def compose() -> dict:
 
 @pytest.mark.parametrize("extra", [[], ["--env-file", str(KAFKA3_ENV)], ["--profile", "observability"]])
 def test_the_compose_cli_accepts_the_file_alone_with_three_brokers_and_with_observability(extra, tmp_path):
-    cli = compose_cli()
-    if cli is None:
-        pytest.skip("no docker compose CLI here: the YAML checks below still run")
+    cli = compose_cli() or [tool("docker-compose")]  # skips (fails in CI) naming the install; YAML checks below run
     result = subprocess.run([*cli, "-f", str(COMPOSE), "-p", "escalier", *extra, "config"], capture_output=True, text=True,
                             cwd=ROOT, timeout=60)
     assert result.returncode == 0, result.stderr
@@ -57,6 +57,30 @@ def test_the_compose_cli_accepts_the_file_alone_with_three_brokers_and_with_obse
     if "--env-file" in extra:
         assert resolved["services"]["tier1"]["environment"]["ESCALIER_TOPIC_REPLICATION"] == "3"
         assert resolved["services"]["kafka-3"]["environment"]["KAFKA_CONTROLLER_QUORUM_VOTERS"].count("@") == 3
+
+
+def _host_ip(port) -> str:
+    """The host address of a published port, short syntax (`ip:host:container[/proto]`) or long."""
+    return port.get("host_ip", "") if isinstance(port, dict) else str(port).rsplit(":", 2)[0]
+
+
+def test_every_published_port_is_on_loopback_unless_escalier_bind_address_says_otherwise(compose):
+    for name, service in compose["services"].items():
+        expected = "${ESCALIER_BIND_ADDRESS:-127.0.0.1}" if name in SERVICES else "127.0.0.1"
+        assert service.get("ports") is None or {_host_ip(p) for p in service["ports"]} == {expected}, name
+
+
+@pytest.mark.parametrize("bind", [None, "0.0.0.0"])
+def test_the_compose_cli_publishes_the_services_where_escalier_bind_address_says_and_the_rest_on_loopback(bind):
+    cli = compose_cli() or [tool("docker-compose")]
+    env = {k: v for k, v in os.environ.items() if k != "ESCALIER_BIND_ADDRESS"} | ({"ESCALIER_BIND_ADDRESS": bind} if bind else {})
+    result = subprocess.run([*cli, "-f", str(COMPOSE), "-p", "escalier", "--profile", "observability", "config"],
+                            capture_output=True, text=True, cwd=ROOT, env=env, timeout=60)
+    assert result.returncode == 0, result.stderr
+    published = {name: {_host_ip(p) for p in service.get("ports", [])}
+                 for name, service in yaml.safe_load(result.stdout)["services"].items()}
+    assert all(published[name] == {bind or "127.0.0.1"} for name in SERVICES), published
+    assert all(hosts <= {"127.0.0.1"} for name, hosts in published.items() if name not in SERVICES), published
 
 
 def test_one_image_runs_the_six_services_each_with_its_database_and_a_readiness_healthcheck(compose):

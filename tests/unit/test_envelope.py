@@ -32,3 +32,16 @@ def test_internal_comments_and_sla_alarms_are_not_public():
     assert is_public("ticket.commented", comment.model_copy(update={"internal": False}))
     warning = SlaWarning(ticket_id="T1", tier=1, clock="resolution", due_at="2026-11-29T10:00:00Z")
     assert not is_public("ticket.sla_warning", warning)
+
+
+def test_a_record_without_ce_subject_takes_its_key_as_the_subject():
+    event = new_event("elsewhere", TicketResolved(ticket_id="T7", level=1, resolution="rebooted"))
+    headers, value = encode(event)
+    without_subject = [(name, raw) for name, raw in headers if name != "ce_subject"]
+    assert decode(without_subject, value, b"T7") == event
+
+
+def test_a_record_with_neither_ce_subject_nor_key_is_poison_naming_ce_subject():
+    headers, value = encode(new_event("elsewhere", TicketResolved(ticket_id="T7", level=1, resolution="x")))
+    with pytest.raises(PoisonMessage, match="ce_subject"):
+        decode([(name, raw) for name, raw in headers if name != "ce_subject"], value, None)
