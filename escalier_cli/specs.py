@@ -1,7 +1,8 @@
 """`escalier export-specs`: the committed AsyncAPI and OpenAPI documents under deploy/, regenerated.
 
-deploy/asyncapi.json comes from `shared.asyncapi`; deploy/openapi/<service>.json is the document of
-the app that `python -m services.<service>` serves, built with its default settings.
+deploy/asyncapi.json comes from `shared.asyncapi` and what every service declares it publishes and
+consumes (its app's runtime wiring); deploy/openapi/<service>.json is the document of the app that
+`python -m services.<service>` serves, built with its default settings.
 tests/unit/test_specs.py fails while a committed copy differs from what this writes.
 """
 
@@ -14,6 +15,7 @@ import runpy
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from unittest import mock
 
@@ -30,10 +32,15 @@ def render(document: dict) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
-def asyncapi_text() -> str:
+def system_asyncapi() -> dict:
+    """The whole system's AsyncAPI document: every service's declared publications and subscriptions."""
     from shared.asyncapi import document
 
-    return render(document())
+    return document([service_app(name).state.runtime.wiring for name in SERVICES])
+
+
+def asyncapi_text() -> str:
+    return render(system_asyncapi())
 
 
 @contextmanager
@@ -45,6 +52,7 @@ def _default_environment() -> Iterator[None]:
             yield
 
 
+@cache
 def service_app(name: str):
     """The FastAPI app `python -m services.<name>` would serve: its entry point run with `serve` captured."""
     import shared.serve

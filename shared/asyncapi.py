@@ -1,38 +1,30 @@
-"""The AsyncAPI 3.0 document of every topic and event, generated from `shared.topics` and the schemas.
+"""AsyncAPI 3.0 documents, derived from what the services declare they publish and consume.
 
-Served by every service at `/asyncapi.json`; `deploy/asyncapi.json` is the committed copy,
-written by `escalier export-specs` and checked by tests/unit/test_asyncapi.py.
+A service serves its own at `/asyncapi.json` (the topics it touches, its operations); the whole
+system's, every service's declarations together, is committed as `deploy/asyncapi.json`, written
+by `escalier export-specs` and checked by tests/unit/test_asyncapi.py.
 """
 
 from __future__ import annotations
 
 import inspect
-from functools import cache
+from collections.abc import Iterable, Sequence
 
 from pydantic.json_schema import models_json_schema
 
 from shared.messages.envelope import SPECVERSION
 from shared.messages.registry import EVENT_TYPES, is_public
+from shared.messaging.wiring import Wiring
 from shared.topics import KB_ARTICLES, SOURCE_TOPICS, TICKETS_EVENTS, TICKETS_SUBMITTED, TIER_TOPICS, dlq
 
-TICKET_TYPES = [t for t in EVENT_TYPES if t.startswith("ticket.")]
-KB_TYPES = [t for t in EVENT_TYPES if t.startswith("kb.")]
-HANDOFF_TYPES = ["ticket.routed", "ticket.escalated"]
-
-# topic -> (what it is, event types, producers, consumers)
-TOPICS: dict[str, tuple[str, list[str], list[str], list[str]]] = {
-    TICKETS_SUBMITTED: ("Accepted submissions, for triage.", ["ticket.submitted"], ["intake"], ["triage"]),
-    TICKETS_EVENTS: (
-        "The audit trail: every fact of every ticket's life, in order per ticket (hand-offs without their snapshot). "
-        "Replayable from the beginning (`escalier stats`, `GET /reports`).",
-        TICKET_TYPES, ["intake", "triage", "tier1", "tier2", "tier3"], ["intake", "triage", "tier1", "tier2", "tier3", "notifier"],
-    ),
-    **{
-        topic: (f"Hand-offs into tier {n}, each with the full ticket snapshot.", HANDOFF_TYPES,
-                ["triage"] if n == 1 else ["triage", f"tier{n - 1}"], [f"tier{n}"])
-        for n, topic in TIER_TOPICS.items()
-    },
-    KB_ARTICLES: ("Knowledge-base articles written at tiers 2 and 3, for triage's index.", KB_TYPES, ["tier2", "tier3"], ["triage"]),
+# What each topic is; which events travel on it, who sends and who receives them, comes from the
+# services' declarations (shared.messaging.wiring).
+TOPIC_DESCRIPTIONS: dict[str, str] = {
+    TICKETS_SUBMITTED: "Accepted submissions, for triage.",
+    TICKETS_EVENTS: "The audit trail: every fact of every ticket's life, in order per ticket (hand-offs without their "
+    "snapshot). Replayable from the beginning (`escalier stats`, `GET /reports`).",
+    **{topic: f"Hand-offs into tier {n}, each with the full ticket snapshot." for n, topic in TIER_TOPICS.items()},
+    KB_ARTICLES: "Knowledge-base articles written at tiers 2 and 3, for triage's index.",
 }
 
 _CE_HEADERS = {
@@ -45,7 +37,11 @@ _CE_HEADERS = {
         "ce_type": {"type": "string"},
         "ce_specversion": {"type": "string", "const": SPECVERSION},
         "ce_time": {"type": "string", "format": "date-time"},
-        "ce_subject": {"type": "string", "description": "The ticket or article id, also the record key."},
+        "ce_subject": {
+            "type": "string",
+            "description": "The ticket or article id, also the record key (a record from another producer without "
+            "it is read by its key).",
+        },
         "content-type": {"type": "string", "const": "application/json"},
         "traceparent": {"type": "string", "description": "W3C trace context: `00-<trace id>-<parent span id>-01`."},
     },
@@ -85,42 +81,63 @@ def _message(event_type: str) -> dict:
     return message
 
 
-def _schemas() -> dict:
-    models = sorted({schema for schema in EVENT_TYPES.values()}, key=lambda m: m.__name__)
+def _schemas(types: Iterable[str]) -> dict:
+    models = sorted({EVENT_TYPES[t] for t in types}, key=lambda m: m.__name__)
     _, top = models_json_schema([(m, "validation") for m in models], ref_template="#/components/schemas/{model}")
     return dict(sorted(top["$defs"].items()))
 
 
-@cache
-def document(version: str = "0.1.0") -> dict:
-    """The whole document (built once per process)."""
-    channels, operations = {}, {}
-    for topic, (description, types, producers, consumers) in TOPICS.items():
+def _carried(topic: str, wirings: Sequence[Wiring]) -> list[str]:
+    """The event types on `topic` that some service sends or receives, in the registry's order."""
+    declared = set().union(*(w.publishes.get(topic, ()) for w in wirings), *(w.consumes.get(topic, ()) for w in wirings))
+    return [t for t in EVENT_TYPES if t in declared]
+
+
+def _operation(service: str, action: str, topic: str, refs: list[dict]) -> dict:
+    verb = "publishes" if action == "send" else "consumes"
+    return {
+        "action": action, "channel": {"$ref": f"#/channels/{topic}"}, "messages": refs,
+        "summary": f"{service} {verb} {', '.join(r['$ref'].rsplit('/', 1)[1] for r in refs)}",
+        "tags": [{"name": service}],
+    }
+
+
+def document(wirings: Sequence[Wiring], *, title: str = "Escalier events", version: str = "0.1.0") -> dict:
+    """The document of the services `wirings` describes: a service's own, or the whole system's."""
+    channels, operations, used = {}, {}, set()
+    for topic in SOURCE_TOPICS:
+        types = _carried(topic, wirings)
+        if not types:
+            continue
+        used.update(types)
         channels[topic] = {
             "address": topic,
-            "description": description,
+            "description": TOPIC_DESCRIPTIONS[topic],
             "messages": {t: {"$ref": f"#/components/messages/{t}"} for t in types},
         }
-        refs = [{"$ref": f"#/channels/{topic}/messages/{t}"} for t in types]
-        for action, services in (("send", producers), ("receive", consumers)):
-            operations[f"{action}.{topic}"] = {
-                "action": action, "channel": {"$ref": f"#/channels/{topic}"}, "messages": refs,
-                "summary": f"{', '.join(services)} {'publish' if action == 'send' else 'consume'} {topic}",
-                "tags": [{"name": s} for s in services],
-            }
+        for wiring in wirings:
+            for action, declared in (("send", wiring.publishes), ("receive", wiring.consumes)):
+                refs = [{"$ref": f"#/channels/{topic}/messages/{t}"} for t in types if t in declared.get(topic, ())]
+                if refs:
+                    operations[f"{wiring.service}.{action}.{topic}"] = _operation(wiring.service, action, topic, refs)
     for topic in SOURCE_TOPICS:
+        consumers = [w.service for w in wirings if w.consumes.get(topic)]
+        if not consumers:
+            continue
         channels[dlq(topic)] = {
             "address": dlq(topic),
-            "description": f"Records of {topic} that could not be decoded or kept failing, with the reason; the partition moved on.",
+            "description": f"Records of {topic} that could not be decoded or kept failing, with the reason; the "
+            "partition moved on.",
             "messages": {"dead-letter": {"$ref": "#/components/messages/dead-letter"}},
         }
-        operations[f"send.{dlq(topic)}"] = {
-            "action": "send", "channel": {"$ref": f"#/channels/{dlq(topic)}"},
-            "messages": [{"$ref": f"#/channels/{dlq(topic)}/messages/dead-letter"}],
-            "summary": f"consumers of {topic} dead-letter what they cannot process",
-            "tags": [{"name": s} for s in TOPICS[topic][3]],
-        }
-    messages = {t: _message(t) for t in EVENT_TYPES}
+        for service in consumers:
+            operations[f"{service}.send.{dlq(topic)}"] = {
+                "action": "send", "channel": {"$ref": f"#/channels/{dlq(topic)}"},
+                "messages": [{"$ref": f"#/channels/{dlq(topic)}/messages/dead-letter"}],
+                "summary": f"{service} dead-letters what it cannot process of {topic}",
+                "tags": [{"name": service}],
+            }
+    messages = {t: _message(t) for t in EVENT_TYPES if t in used}
     messages["dead-letter"] = {
         "name": "dead-letter", "title": "Dead letter",
         "description": "The source record's key and value as they were (possibly not JSON).",
@@ -129,7 +146,7 @@ def document(version: str = "0.1.0") -> dict:
     return {
         "asyncapi": "3.0.0",
         "info": {
-            "title": "Escalier events",
+            "title": title,
             "version": version,
             "description": "The topics of Escalier's bus and the events on them: CloudEvents 1.0 in Kafka binary mode "
             "(attributes in `ce_*` headers, JSON payload as the value, the ticket or article id as the key).",
@@ -139,5 +156,5 @@ def document(version: str = "0.1.0") -> dict:
         "servers": {"kafka": {"host": "localhost:9092", "protocol": "kafka", "description": "KAFKA_BOOTSTRAP_SERVERS"}},
         "channels": channels,
         "operations": operations,
-        "components": {"messages": messages, "schemas": _schemas()},
+        "components": {"messages": messages, "schemas": _schemas(used)},
     }

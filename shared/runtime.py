@@ -15,6 +15,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from sqlmodel import SQLModel
 
+from shared import asyncapi
 from shared.auth import TokenVerifier
 from shared.config import ServiceSettings
 from shared.db import Database
@@ -23,6 +24,7 @@ from shared.messaging.broker import TopicGuard, forbid_topic_auto_creation, make
 from shared.messaging.consumer import ConsumerRunner, Subscriptions
 from shared.messaging.lease import LeaseKeeper
 from shared.messaging.outbox import OutboxRelay
+from shared.messaging.wiring import Publications, Wiring
 from shared.migrations import upgrade
 
 log = logging.getLogger(__name__)
@@ -38,6 +40,7 @@ class ServiceRuntime:
         settings: ServiceSettings,
         *,
         schema: str,
+        publications: Publications | None = None,
         subscriptions: Subscriptions | None = None,
         preload: Sequence[type[SQLModel]] = (),
     ) -> None:
@@ -49,8 +52,10 @@ class ServiceRuntime:
         self.relay: OutboxRelay | None = None
         self.guard: TopicGuard | None = None
         self.schema = schema  # whose migrations (shared/migrations.py) this database follows
+        self._publications = publications or {}
         self._subscriptions = subscriptions or {}
         self._preload = preload
+        self._asyncapi: dict | None = None
         self.consumer: ConsumerRunner | None = None
         self._consumer_task: asyncio.Task | None = None
         self._connected = False
@@ -77,6 +82,17 @@ class ServiceRuntime:
         """
         self._subscriptions = subscriptions
         self._preload = preload
+
+    @property
+    def wiring(self) -> Wiring:
+        """What this service publishes and consumes, as declared."""
+        return Wiring.of(self.settings.service_name, publications=self._publications, subscriptions=self._subscriptions)
+
+    def asyncapi(self) -> dict:
+        """This service's AsyncAPI document (built once, at the first request for it)."""
+        if self._asyncapi is None:
+            self._asyncapi = asyncapi.document([self.wiring], title=f"Escalier events: {self.settings.service_name}")
+        return self._asyncapi
 
     def spawn(self, coro, name: str) -> asyncio.Task:
         """Run a background loop for the service's lifetime; a crash is logged, never silent."""

@@ -8,6 +8,7 @@ from shared.runtime import ServiceRuntime
 from shared.sla.contracts import Contracts
 from shared.web.app import service_app
 
+from services.intake.publishers import PUBLICATIONS
 from services.intake.ratelimit import Limiter, RequesterLimits
 from services.intake.requester import api as requester
 from services.intake.requester.auto_close import AutoCloser
@@ -19,7 +20,9 @@ from services.intake.subscribers import PRELOAD, subscriptions
 def create_app(settings: IntakeSettings) -> FastAPI:
     """Build intake: its runtime (database, outbox, consumer of `tickets.events`) and its routes."""
     contracts = Contracts.load(settings.sla_contracts_file)
-    runtime = ServiceRuntime(settings, schema="intake", subscriptions=subscriptions(contracts), preload=PRELOAD)
+    runtime = ServiceRuntime(
+        settings, schema="intake", publications=PUBLICATIONS, subscriptions=subscriptions(contracts), preload=PRELOAD
+    )
     app = service_app(
         runtime,
         title="Escalier intake",

@@ -20,6 +20,7 @@ from services.notifier.dispatch import ledger
 from services.notifier.dispatch import api as deliveries_api
 from services.notifier.dispatch.dispatcher import Dispatcher
 from services.notifier.fanout.domain import EmailOptions
+from services.notifier.publishers import PUBLICATIONS
 from services.notifier.settings import DEVELOPMENT_CALLBACK_SECRET, NotifierSettings
 from services.notifier.stream import api as stream_api
 from services.notifier.stream import handlers as stream_handlers
@@ -35,7 +36,7 @@ log = logging.getLogger(__name__)
 
 def create_app(settings: NotifierSettings) -> FastAPI:
     """Build notifier: runtime (consumer of `tickets.events`), dispatcher (webhooks, e-mail), streams, routes."""
-    runtime = ServiceRuntime(settings, schema="notifier")
+    runtime = ServiceRuntime(settings, schema="notifier", publications=PUBLICATIONS)
     runtime.set_subscriptions(subscriptions_of(_email_options(settings)), preload=PRELOAD)
     policy = TargetPolicy.from_settings(settings.allow_private_targets, settings.allowed_target_cidrs)
     webhooks = WebhookSender(settings, policy=policy, subscription_secret=partial(subscriptions.secret_of, runtime.db))

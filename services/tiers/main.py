@@ -11,6 +11,7 @@ from shared.sla.contracts import Contracts
 from shared.web.app import service_app
 
 from services.tiers.kb import api as kb_api
+from services.tiers.publishers import publications
 from services.tiers.settings import TierSettings
 from services.tiers.subscribers import PRELOAD, subscriptions
 from services.tiers.tier import Tier
@@ -20,7 +21,7 @@ from services.tiers.work.timers import AlarmClock
 
 def create_app(settings: TierSettings) -> FastAPI:
     """Build the service of tier `settings.tier`."""
-    runtime = ServiceRuntime(settings, schema="tiers")
+    runtime = ServiceRuntime(settings, schema="tiers", publications=publications(settings.tier))
     tier = Tier(number=settings.tier, db=runtime.db, contracts=Contracts.load(settings.sla_contracts_file))
     runtime.set_subscriptions(subscriptions(tier), preload=PRELOAD)
     runtime.measure(partial(metrics.refresh, tier))

@@ -12,6 +12,7 @@ from services.triage.knowledge.api import router as kb_router
 from services.triage.knowledge.handlers import KnowledgeBase
 from services.triage.knowledge.index import index_for
 from services.triage.knowledge.starter import load_starter
+from services.triage.publishers import PUBLICATIONS
 from services.triage.routing.api import router as routing_router
 from services.triage.routing.handlers import Triage
 from services.triage.routing.rulebook import load_rules
@@ -23,7 +24,7 @@ class _TriageRuntime(ServiceRuntime):
     """The runtime, with the knowledge base ready before the API answers and the consumer routes."""
 
     def __init__(self, settings: TriageSettings, kb_starter: bool) -> None:
-        super().__init__(settings, schema="triage")
+        super().__init__(settings, schema="triage", publications=PUBLICATIONS)
         self.kb = KnowledgeBase(db=self.db, index=index_for(self.db))
         self._starter = load_starter() if kb_starter else []  # a bad starter file stops the start
 

@@ -8,8 +8,6 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from shared.asyncapi import document as asyncapi_document
-
 if TYPE_CHECKING:
     from shared.runtime import ServiceRuntime
 
@@ -30,8 +28,8 @@ def health_router(runtime: ServiceRuntime) -> APIRouter:
 
     @router.get("/asyncapi.json", include_in_schema=False)
     async def asyncapi() -> JSONResponse:
-        """The AsyncAPI 3.0 document of every topic and event (the same on every service)."""
-        return JSONResponse(asyncapi_document())
+        """This service's AsyncAPI 3.0 document: the topics it touches, what it sends and receives on each."""
+        return JSONResponse(runtime.asyncapi())
 
     @router.get("/metrics", include_in_schema=False)
     async def prometheus_metrics() -> Response:

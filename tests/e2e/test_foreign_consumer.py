@@ -1,8 +1,8 @@
 """A client that is not ours reads the audit trail: librdkafka (confluent-kafka) on `tickets.events`.
 
 It sees what any Kafka client would: CloudEvents 1.0 in binary mode on every record (`ce_*`
-headers, the subject equal to the key, a JSON value), and each ticket's facts in order on one
-partition. Against Tansu, librdkafka 2.16 needs nothing special (its ApiVersions handshake works;
+headers, the subject equal to the key, a JSON value), each ticket's facts in order on one
+partition, and from each service only what it declares it publishes (the AsyncAPI document's source). Against Tansu, librdkafka 2.16 needs nothing special (its ApiVersions handshake works;
 Debian's older librdkafka in kcat fails it); partitions are assigned rather than joined as a group,
 since Tansu holds a join for half the session timeout (45 s by librdkafka's default).
 """
@@ -19,6 +19,7 @@ from datetime import datetime
 import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
+from escalier_cli.specs import service_app
 from escalier_cli.system import SERVICES
 from shared.messages.registry import EVENT_TYPES
 from shared.topics import TICKETS_EVENTS
@@ -96,8 +97,12 @@ async def test_librdkafka_reads_every_record_as_a_cloudevent_and_each_ticket_s_f
 
     records = await asyncio.to_thread(read_with_librdkafka, system.bootstrap, all_seen)
 
+    declared = {name: service_app(name).state.runtime.wiring for name in SERVICES}
     for message in records:  # every record of the stream, this test's tickets and the others'
         check_cloudevents_headers(message)
+        headers = dict(message.headers())
+        source, kind = headers["ce_source"].decode().removeprefix("/escalier/"), headers["ce_type"].decode()
+        assert declared[source].sends(TICKETS_EVENTS, kind), f"{source} published {kind}, which it does not declare"
     partitions = defaultdict(set)
     for message in records:
         partitions[message.key()].add(message.partition())

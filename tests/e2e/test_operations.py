@@ -178,12 +178,13 @@ async def test_reports_and_escalier_stats_give_the_same_kpis_replayed_from_the_a
     assert re.search(r"^1>2\s+1\s+3\.00$", table.stdout, re.MULTILINE), table.stdout
 
 
-async def test_every_service_serves_the_committed_asyncapi_document_without_a_token(http, system):
+async def test_every_service_serves_its_part_of_the_committed_asyncapi_document_without_a_token(http, system):
     committed = json.loads((Path(__file__).resolve().parents[2] / "deploy" / "asyncapi.json").read_text())
     for name, service in system.services.items():
         response = await http.get(f"{service.url}/asyncapi.json", headers={"Authorization": ""})
         assert response.status_code == 200, name
-        assert response.json() == committed, name
+        own = response.json()["operations"]
+        assert own and own == {k: v for k, v in committed["operations"].items() if k.startswith(f"{name}.")}, name
 
 
 async def test_escalier_watch_once_shows_an_organizations_queue_and_events(http, system, kafka_bootstrap):

@@ -8,13 +8,19 @@ import os
 import subprocess
 from pathlib import Path
 
-from escalier_cli.specs import ASYNCAPI, REGENERATE, ROOT, asyncapi_text, committed, render
-from shared.asyncapi import document
+import pytest
+
+from escalier_cli.specs import ASYNCAPI, REGENERATE, ROOT, asyncapi_text, committed, render, service_app, system_asyncapi
+from escalier_cli.system import SERVICES
 from shared.messages.registry import EVENT_TYPES
 from shared.topics import ALL_TOPICS
 from tests.tools import tool
 
 COMMITTED = ROOT / ASYNCAPI
+
+
+def document() -> dict:
+    return system_asyncapi()
 
 
 def test_the_committed_document_is_current():
@@ -91,9 +97,34 @@ def test_asyncapi_validate_finds_no_error_and_no_warning_in_the_committed_docume
 def test_asyncapi_validate_does_reject_a_broken_document(tmp_path):
     broken = copy.deepcopy(document())
     del broken["info"]["version"]
-    broken["operations"]["send.tickets.events"]["channel"] = {"$ref": "#/channels/no.such.topic"}
+    broken["operations"]["intake.send.tickets.events"]["channel"] = {"$ref": "#/channels/no.such.topic"}
     path = tmp_path / "broken.json"
     path.write_text(render(broken))
     returncode, diagnostics, output = asyncapi_validate(path, tmp_path)
     assert returncode != 0, output
     assert any(d["severity"] == 0 for d in diagnostics), diagnostics
+
+
+def test_the_operations_are_what_each_service_declares():
+    operations = document()["operations"]
+    assert operations["intake.send.tickets.submitted"]["messages"] == [
+        {"$ref": "#/channels/tickets.submitted/messages/ticket.submitted"}
+    ]
+    assert "triage.receive.tickets.submitted" in operations
+    assert "tier1.send.tickets.tier2" in operations and "tier3.send.tickets.tier3" not in operations
+    assert "tier1.send.kb.articles" not in operations and "tier2.send.kb.articles" in operations
+    assert not any(name.startswith("notifier.send.") and not name.endswith(".dlq") for name in operations)
+    received = {m["$ref"].rsplit("/", 1)[1] for m in operations["tier1.receive.tickets.events"]["messages"]}
+    assert received == {"ticket.requester_replied", "ticket.resolved", "ticket.reopened", "ticket.closed"}
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_a_service_serves_its_own_part_of_the_systems_document(name):
+    own, system = service_app(name).state.runtime.asyncapi(), document()
+    assert own["operations"] and all(op["tags"] == [{"name": name}] for op in own["operations"].values())
+    assert {k: v for k, v in system["operations"].items() if k.startswith(f"{name}.")} == own["operations"]
+    for topic, channel in own["channels"].items():  # the messages this service sends or receives there
+        assert channel["description"] == system["channels"][topic]["description"]
+        assert channel["messages"].items() <= system["channels"][topic]["messages"].items()
+    for ref in set(_refs(own)):
+        _resolve(own, ref)
