@@ -102,6 +102,34 @@ def _operation(service: str, action: str, topic: str, refs: list[dict]) -> dict:
     }
 
 
+def _dead_letters(wirings: Sequence[Wiring], channels: dict, operations: dict) -> None:
+    """Each consumed topic's `.dlq`, and an operation for each service that dead-letters into it."""
+    for topic in SOURCE_TOPICS:
+        consumers = [w.service for w in wirings if w.consumes.get(topic)]
+        if not consumers:
+            continue
+        channels[dlq(topic)] = {
+            "address": dlq(topic),
+            "description": f"Records of {topic} that could not be decoded or kept failing, with the reason; the "
+            "partition moved on.",
+            "messages": {"dead-letter": {"$ref": "#/components/messages/dead-letter"}},
+        }
+        for service in consumers:
+            operations[f"{service}.send.{dlq(topic)}"] = {
+                "action": "send", "channel": {"$ref": f"#/channels/{dlq(topic)}"},
+                "messages": [{"$ref": f"#/channels/{dlq(topic)}/messages/dead-letter"}],
+                "summary": f"{service} dead-letters what it cannot process of {topic}",
+                "tags": [{"name": service}],
+            }
+
+
+_DEAD_LETTER = {
+    "name": "dead-letter", "title": "Dead letter",
+    "description": "The source record's key and value as they were (possibly not JSON).",
+    "headers": _DLQ_HEADERS, "payload": {},
+}
+
+
 def document(wirings: Sequence[Wiring], *, title: str = "Escalier events", version: str = "0.1.0") -> dict:
     """The document of the services `wirings` describes: a service's own, or the whole system's."""
     channels, operations, used = {}, {}, set()
@@ -120,29 +148,8 @@ def document(wirings: Sequence[Wiring], *, title: str = "Escalier events", versi
                 refs = [{"$ref": f"#/channels/{topic}/messages/{t}"} for t in types if t in declared.get(topic, ())]
                 if refs:
                     operations[f"{wiring.service}.{action}.{topic}"] = _operation(wiring.service, action, topic, refs)
-    for topic in SOURCE_TOPICS:
-        consumers = [w.service for w in wirings if w.consumes.get(topic)]
-        if not consumers:
-            continue
-        channels[dlq(topic)] = {
-            "address": dlq(topic),
-            "description": f"Records of {topic} that could not be decoded or kept failing, with the reason; the "
-            "partition moved on.",
-            "messages": {"dead-letter": {"$ref": "#/components/messages/dead-letter"}},
-        }
-        for service in consumers:
-            operations[f"{service}.send.{dlq(topic)}"] = {
-                "action": "send", "channel": {"$ref": f"#/channels/{dlq(topic)}"},
-                "messages": [{"$ref": f"#/channels/{dlq(topic)}/messages/dead-letter"}],
-                "summary": f"{service} dead-letters what it cannot process of {topic}",
-                "tags": [{"name": service}],
-            }
-    messages = {t: _message(t) for t in EVENT_TYPES if t in used}
-    messages["dead-letter"] = {
-        "name": "dead-letter", "title": "Dead letter",
-        "description": "The source record's key and value as they were (possibly not JSON).",
-        "headers": _DLQ_HEADERS, "payload": {},
-    }
+    _dead_letters(wirings, channels, operations)
+    messages = {**{t: _message(t) for t in EVENT_TYPES if t in used}, "dead-letter": _DEAD_LETTER}
     return {
         "asyncapi": "3.0.0",
         "info": {
