@@ -1,7 +1,9 @@
-"""The knowledge-base use cases of tier 2, called directly: no broker, no HTTP, a real SQLite file
+"""The knowledge-base use cases of tier 2, called directly: no broker, no HTTP, a real database (both)
 with the tier's tables. What each one records, and the one event it leaves in the outbox."""
 
 from __future__ import annotations
+
+import asyncio
 
 import pytest
 from sqlmodel import col, select
@@ -25,8 +27,8 @@ VPN = {
 
 
 @pytest.fixture
-async def tier(tmp_path) -> Tier:
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'tier2.db'}")
+async def tier(database_url) -> Tier:
+    db = Database(database_url)
     await db.create_tables([*MODELS, OutboxMessage])
     yield Tier(number=2, db=db, contracts=Contracts.load())
     await db.dispose()
@@ -97,3 +99,19 @@ async def test_retiring_keeps_the_article_marked_retired_in_a_new_version_and_st
     event = (await staged(tier))[-1]
     assert (event.type, event.subject) == ("kb.article_retired", article.article_id)
     assert (event.data.version, event.data.author, event.data.updated_at) == (2, "carol", retired.updated_at)
+
+
+async def test_two_edits_of_one_version_at_once_make_one_new_version_and_the_other_is_refused(tier):
+    article = await published(tier)
+    for n in range(3):  # a few rounds: the race, when there is one, is not every time
+        edits = [ArticleUpdate(**{**VPN, "body": f"Fix {n}{who}."}, tags=[], version=article.version) for who in "ab"]
+        results = await asyncio.gather(
+            *(update_article(tier, article.article_id, edit, author=who) for edit, who in zip(edits, "ab")),
+            return_exceptions=True,
+        )
+        kept = [r for r in results if isinstance(r, TierArticle)]
+        assert len(kept) == 1 and isinstance(next(r for r in results if r not in kept), StaleEdit), results
+        article = await stored(tier, article.article_id)
+        assert (article.version, article.body) == (kept[0].version, kept[0].body)
+    versions = [e.data.version for e in await staged(tier)]
+    assert versions == sorted(set(versions)) == [1, 2, 3, 4]  # one event a version, none twice

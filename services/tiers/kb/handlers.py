@@ -49,7 +49,9 @@ async def publish_article(tier: Tier, body: ArticleCreate, *, author: str) -> Ti
 async def update_article(tier: Tier, article_id: str, body: ArticleUpdate, *, author: str) -> TierArticle:
     """Record a new version of an article and stage `kb.article_updated`."""
     async with tier.db.unit_of_work() as session:
-        article = await session.get(TierArticle, article_id)
+        # Locked until commit (SQLite's writer already serialises): two edits of one version at once
+        # on PostgreSQL both passed the version check, and both wrote the same next version.
+        article = await session.get(TierArticle, article_id, with_for_update=True)
         version = next_version(article_id, held=article.version if article else None, replacing=body.version)
         if article is None:
             article = TierArticle(
@@ -67,7 +69,7 @@ async def update_article(tier: Tier, article_id: str, body: ArticleUpdate, *, au
 async def retire_article(tier: Tier, article_id: str, *, author: str, replacing: int | None) -> TierArticle:
     """Mark an article retired and stage `kb.article_retired`."""
     async with tier.db.unit_of_work() as session:
-        article = await session.get(TierArticle, article_id)
+        article = await session.get(TierArticle, article_id, with_for_update=True)  # as update_article
         version = next_version(article_id, held=article.version if article else None, replacing=replacing)
         if article is None:  # retired without its content: the id and version are what triage needs
             article = TierArticle(article_id=article_id, title="", body="", language="en", category="other",
