@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.messages.common import Payload
+from shared.messages.tickets import TicketSubmitted
 
 from services.notifier.channels.email.render import Recipient, render_alert, render_update
 from services.notifier.channels.webhook.targets import TargetRefused, split_target
@@ -33,6 +34,20 @@ class TicketContact:
     requester_email: str
     requester_name: str
     title: str
+
+    @classmethod
+    def of(cls, submitted: TicketSubmitted) -> TicketContact:
+        """The contact a submission gives: the one mapping from the ticket's core fields to the notifier's."""
+        requester = submitted.requester
+        return cls(
+            ticket_id=submitted.ticket_id, organization=submitted.organization, callback_url=submitted.callback_url,
+            language=requester.language, requester_email=requester.email, requester_name=requester.name,
+            title=submitted.title,
+        )
+
+
+# The contact's fields beside its id: the notifier's ticket row has a column of each name.
+CONTACT_FIELDS = tuple(name for name in TicketContact.__slots__ if name != "ticket_id")
 
 
 @dataclass(frozen=True, slots=True)

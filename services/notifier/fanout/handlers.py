@@ -16,6 +16,7 @@ from services.notifier.dispatch.ledger import NEW_DELIVERIES
 from services.notifier.dispatch.models import Delivery
 from services.notifier.domain import DeliveryStatus, event_body
 from services.notifier.fanout.domain import (
+    CONTACT_FIELDS,
     EmailOptions,
     PlannedDelivery,
     SubscriptionTarget,
@@ -80,14 +81,8 @@ def _stage_deliveries(session: AsyncSession, event: Envelope, data: dict, planne
 
 
 async def _upsert_ticket(session: AsyncSession, data: TicketSubmitted) -> NotifierTicket:
-    fields = {
-        "organization": data.organization,
-        "callback_url": data.callback_url,
-        "language": data.requester.language,
-        "requester_email": data.requester.email,
-        "requester_name": data.requester.name,
-        "title": data.title,
-    }
+    contact = TicketContact.of(data)
+    fields = {name: getattr(contact, name) for name in CONTACT_FIELDS}
     ticket = await preload.get(session, NotifierTicket, data.ticket_id)
     if ticket is None:
         ticket = NotifierTicket(id=data.ticket_id, **fields)
@@ -101,15 +96,7 @@ async def _upsert_ticket(session: AsyncSession, data: TicketSubmitted) -> Notifi
 def _contact(ticket: NotifierTicket | None) -> TicketContact | None:
     if ticket is None:
         return None
-    return TicketContact(
-        ticket_id=ticket.id,
-        organization=ticket.organization,
-        callback_url=ticket.callback_url,
-        language=ticket.language,
-        requester_email=ticket.requester_email,
-        requester_name=ticket.requester_name,
-        title=ticket.title,
-    )
+    return TicketContact(ticket_id=ticket.id, **{name: getattr(ticket, name) for name in CONTACT_FIELDS})
 
 
 # Built once: making the statement showed in profiles, once per event.
