@@ -3,7 +3,8 @@
 deploy/asyncapi.json comes from `shared.asyncapi` and what every service declares it publishes and
 consumes (its app's runtime wiring); deploy/openapi/<service>.json is the document of the app that
 `python -m services.<service>` serves, built with its default settings.
-tests/unit/test_specs.py fails while a committed copy differs from what this writes.
+tests/unit/test_asyncapi.py and tests/unit/test_openapi.py fail while a committed copy differs from what this
+writes.
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ TOPIC_DESCRIPTIONS: dict[str, str] = {
 _CE_HEADERS = {
     "type": "object",
     "description": "CloudEvents 1.0, Kafka binding, binary mode; W3C trace context.",
-    "required": ["ce_id", "ce_source", "ce_type", "ce_specversion", "ce_subject"],
+    "required": ["ce_id", "ce_source", "ce_type", "ce_specversion"],
     "properties": {
         "ce_id": {"type": "string", "description": "Event id (UUID); consumers drop repeats by it."},
         "ce_source": {"type": "string", "description": "`/escalier/<service>`."},
@@ -39,8 +39,8 @@ _CE_HEADERS = {
         "ce_time": {"type": "string", "format": "date-time"},
         "ce_subject": {
             "type": "string",
-            "description": "The ticket or article id, also the record key (a record from another producer without "
-            "it is read by its key).",
+            "description": "The ticket or article id, also the record key: always set by Escalier's services; a "
+            "record from another producer without it is read by its key.",
         },
         "content-type": {"type": "string", "const": "application/json"},
         "traceparent": {"type": "string", "description": "W3C trace context: `00-<trace id>-<parent span id>-01`."},
