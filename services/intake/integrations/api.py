@@ -10,9 +10,11 @@ from fastapi import APIRouter, Request
 from shared.auth import Principal
 from shared.db import Database
 
-from services.intake.integrations import handlers
+from services.intake.integrations import alertmanager, handlers
 from services.intake.integrations.models import Integration
 from services.intake.integrations.schemas import (
+    AlertmanagerNotification,
+    AlertReceived,
     Contact,
     EventAccepted,
     EventBody,
@@ -20,6 +22,7 @@ from services.intake.integrations.schemas import (
     IntegrationCreated,
     IntegrationPage,
     IntegrationPublic,
+    NotificationAccepted,
 )
 from services.intake.permissions import PERMISSIONS, SendingIntegration
 
@@ -58,6 +61,19 @@ async def post_event(body: EventBody, request: Request, principal: SendingIntegr
         ticket_id=received.ticket_id, dedup_key=body.dedup_key, outcome=received.outcome,
         occurrences=received.occurrences, links={"ticket": f"/tickets/{received.ticket_id}"},
     )
+
+
+@router.post("/integrations/alertmanager", status_code=202, response_model=NotificationAccepted)
+async def post_alertmanager(body: AlertmanagerNotification, request: Request, principal: SendingIntegration):
+    """Alertmanager's webhook (version 4): each alert an event, its fingerprint the dedup_key."""
+    window = timedelta(seconds=request.app.state.settings.reopen_window_s)
+    events = [alertmanager.event_of(alert) for alert in body.alerts]
+    received = await handlers.receive_notification(_db(request), integration_id=principal.sub, events=events, window=window)
+    return NotificationAccepted(alerts=[
+        AlertReceived(fingerprint=e.dedup_key, ticket_id=r.ticket_id, outcome=r.outcome, occurrences=r.occurrences)
+        if r else AlertReceived(fingerprint=e.dedup_key, ticket_id=None, outcome="unknown", occurrences=0)
+        for e, r in zip(events, received)
+    ])
 
 
 def _public(row: Integration) -> IntegrationPublic:

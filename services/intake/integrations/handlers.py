@@ -104,6 +104,20 @@ async def receive_event(db: Database, *, integration_id: str, body: EventBody, w
         return await db.batched(lambda session: _receive(session, integration_id, body, window))
 
 
+async def receive_notification(
+    db: Database, *, integration_id: str, events: list[EventBody], window: timedelta
+) -> list[Received | None]:
+    """An Alertmanager notification's alerts, one event each, in order; None for a resolve of an unknown key
+    (an alert that fired before the integration existed: nothing to resolve, and no reason for a retry)."""
+    received: list[Received | None] = []
+    for body in events:
+        try:
+            received.append(await receive_event(db, integration_id=integration_id, body=body, window=window))
+        except domain.UnknownAlert:
+            received.append(None)
+    return received
+
+
 async def _receive(session: AsyncSession, integration_id: str, body: EventBody, window: timedelta) -> Received:
     source = _source(await session.get(Integration, integration_id))
     alert = await _locked_alert(session, integration_id, body.dedup_key)

@@ -104,3 +104,40 @@ class EventAccepted(BaseModel):
     outcome: Outcome
     occurrences: int
     links: dict[str, str]
+
+
+class AlertmanagerAlert(BaseModel):
+    """One alert of an Alertmanager notification (fields beyond these are ignored)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    status: Literal["firing", "resolved"]
+    labels: dict[str, str] = {}
+    annotations: dict[str, str] = {}
+    startsAt: str = ""
+    endsAt: str = ""
+    generatorURL: str = ""
+    fingerprint: DedupKey
+
+
+class AlertmanagerNotification(BaseModel):
+    """Alertmanager's webhook body, version 4."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    version: Literal["4"]
+    status: Literal["firing", "resolved"]
+    receiver: str = ""
+    groupKey: str = ""
+    alerts: list[AlertmanagerAlert] = Field(max_length=1000)
+
+
+class AlertReceived(BaseModel):
+    fingerprint: str
+    ticket_id: str | None
+    outcome: Outcome | Literal["unknown"]  # unknown: resolved before Escalier ever saw it firing
+    occurrences: int
+
+
+class NotificationAccepted(BaseModel):
+    alerts: list[AlertReceived]
