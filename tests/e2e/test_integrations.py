@@ -77,7 +77,12 @@ async def test_an_alert_repeats_on_its_ticket_is_resolved_by_its_source_out_of_t
         return all(t["id"] != ticket_id for t in items)
 
     await eventually(out_of_queue, timeout_s=20)
-    view = (await http.get(f"{intake}/tickets/{ticket_id}")).json()
+
+    async def on_the_timeline():
+        view = (await http.get(f"{intake}/tickets/{ticket_id}")).json()
+        return view if any(e["type"] == "ticket.resolved" for e in view["timeline"]) else None
+
+    view = await eventually(on_the_timeline, timeout_s=20)
     assert (view["status"], view["level"]) == ("resolved", 1)
     fact = next(e for e in view["timeline"] if e["type"] == "ticket.resolved")
     assert fact["data"]["from_source"] and "gateway back" in fact["data"]["resolution"]
