@@ -20,6 +20,7 @@ from shared.messages.common import (
 
 class TicketSubmitted(TicketCore):
     callback_url: str | None = None
+    integration_id: str | None = None  # the monitoring system that raised it (intake's POST /events), if any
 
 
 class TicketTriaged(Payload):

@@ -67,6 +67,15 @@ async def test_a_storm_of_300_alerts_makes_100_tickets_and_counts_300_occurrence
 
     await eventually(all_resolved, timeout_s=60, interval_s=0.5)
 
+    # GET /reports (as `escalier stats`) counts them per integration, from the log (once the relay has published it all).
+    expected = {"tickets": KEYS, "occurrences": 300, "resolved_by_source": KEYS}
+
+    async def reported():
+        reports = (await http.get(f"{system.services['tier1'].url}/reports", timeout=60)).json()
+        return reports["integrations"].get(created["id"]) == expected
+
+    await eventually(reported, timeout_s=60, interval_s=1.0)
+
     # `escalier verify`: intake, the tiers, notifier and the event log agree on every ticket.
     urls = database_urls(system.data_dir, {})
 

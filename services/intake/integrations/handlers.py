@@ -151,7 +151,7 @@ def _open(session: AsyncSession, source: domain.Source, body: EventBody, alert: 
         source, summary=body.summary or "", severity=body.severity, origin=body.source, component=body.component,
         custom_details=body.custom_details, links=links, dedup_key=body.dedup_key,
     )
-    accepted = stage_submission(session, ticket)
+    accepted = stage_submission(session, ticket, integration_id=source.id)
     if alert is None:
         # Staged: two new keys at once collide on the unique constraint at commit (see receive_event).
         stage_insert(session, Alert.__table__, {

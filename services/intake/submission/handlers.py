@@ -67,10 +67,15 @@ async def _submit(db: Database, *, body: TicketCreate, idempotency_key: str | No
 
 
 def stage_submission(
-    session: AsyncSession, body: TicketCreate, *, idempotency_key: str | None = None, fingerprint: str | None = None
+    session: AsyncSession,
+    body: TicketCreate,
+    *,
+    idempotency_key: str | None = None,
+    fingerprint: str | None = None,
+    integration_id: str | None = None,
 ) -> Accepted:
     """Stage a new ticket, its `ticket.submitted` (for triage and the audit trail) and its timeline entry."""
-    fact = domain.submitted(body, ticket_id=str(uuid.uuid4()), now=utcnow())
+    fact = domain.submitted(body, ticket_id=str(uuid.uuid4()), now=utcnow(), integration_id=integration_id)
     fingerprint = fingerprint or domain.fingerprint(body)
     ticket = {**_NEW_TICKET, **domain.new_ticket(fact, idempotency_key=idempotency_key, fingerprint=fingerprint)}
     # A row, not an ORM object (whose construction was a tenth of intake's time): inserted
