@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     broker.set_defaults(func=cmd_broker)
 
     token = sub.add_parser("token", help="mint a development token (HS256, ESCALIER_JWT_SECRET)")
-    token.add_argument("--role", required=True, choices=[r.value for r in Role])
+    token.add_argument("--role", required=True, choices=[r.value for r in Role if r != Role.INTEGRATION])
     token.add_argument("--sub", required=True, help="the caller: a requester's e-mail, an agent's name")
     token.add_argument(
         "--org", action="append", help="requester, org_admin: their organization; agent, lead: one served (repeatable, '*' for all)"

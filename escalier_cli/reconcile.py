@@ -93,6 +93,7 @@ def ordered(events: list[LoggedEvent]) -> list[LoggedEvent]:
 def expected_state(events: list[LoggedEvent]) -> Expected:
     """The state a ticket's facts lead to, folded from the lifecycle of DESIGN.md."""
     status, tier, resolutions, public = "unknown", None, 0, []
+    assigned = False  # a reopened ticket goes back to its agent, or to the queue if nobody had claimed it
     for e in ordered(events):
         if e.public:
             public.append(e.id)
@@ -100,9 +101,9 @@ def expected_state(events: list[LoggedEvent]) -> Expected:
             case "ticket.submitted":
                 status = "new"
             case "ticket.routed" | "ticket.escalated":
-                status, tier = "queued", e.tier
+                status, tier, assigned = "queued", e.tier, False
             case "ticket.assigned":
-                status, tier = "in_progress", e.tier
+                status, tier, assigned = "in_progress", e.tier, True
             case "ticket.info_requested":
                 status = "waiting_on_requester"
             case "ticket.requester_replied" if status == "waiting_on_requester":
@@ -110,7 +111,7 @@ def expected_state(events: list[LoggedEvent]) -> Expected:
             case "ticket.resolved":
                 status, resolutions = "resolved", resolutions + 1
             case "ticket.reopened":
-                status, tier = "in_progress", e.tier or tier
+                status, tier = "in_progress" if assigned else "queued", e.tier or tier
             case "ticket.closed":
                 status = "closed"
     return Expected(status, tier, resolutions, tuple(public))

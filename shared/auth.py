@@ -27,6 +27,12 @@ class Role(StrEnum):
     AGENT = "agent"  # a tier, optional specialties, the organizations they serve
     LEAD = "lead"  # an agent who may reassign and see reports
     OPS = "ops"  # reads everything, streams, metrics
+    INTEGRATION = "integration"  # a monitoring system of one organization, by API key only (never a JWT)
+
+
+# An integration's API key (intake's integrations room) starts with this, so a request tells a key from a
+# JWT without trying to decode it, and a leaked key is recognisable to secret scanners.
+API_KEY_PREFIX = "escalier_ik_"
 
 
 class Principal(BaseModel):
@@ -114,6 +120,8 @@ class TokenVerifier:
             options={"require": ["exp", "iat", "sub", "iss", "aud"]},
         )
         principal = Principal.model_validate(claims)  # frozen: safe to hand out again
+        if principal.role == Role.INTEGRATION:
+            raise jwt.InvalidTokenError("the integration role comes with an integration's API key, not a token")
         if len(self._verified) >= _VERIFIED_TOKENS_KEPT:
             self._verified.pop(next(iter(self._verified)))  # the oldest
         self._verified[token] = (principal, float(claims["exp"]))
@@ -132,7 +140,25 @@ def mint_token(settings, *, sub: str, role: Role, org: str | None = None, orgs: 
     return jwt.encode({k: v for k, v in claims.items() if v not in (None, [])}, settings.jwt_secret, algorithm="HS256")
 
 
-_bearer = HTTPBearer(auto_error=False, description="A JWT from your identity provider, or `escalier token`")
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="A JWT from your identity provider, or `escalier token`; at intake, an integration's API key",
+)
+
+
+async def _verified(request: Request, token: str) -> Principal:
+    """The caller behind a bearer credential: an API key where the service knows keys
+    (`app.state.api_keys`, an async key -> Principal | None), a JWT otherwise; 401 if neither."""
+    api_keys = getattr(request.app.state, "api_keys", None)
+    if api_keys is not None and token.startswith(API_KEY_PREFIX):
+        principal = await api_keys(token)
+        if principal is None:
+            raise HTTPException(401, "unknown or revoked API key", headers={"WWW-Authenticate": "Bearer"})
+        return principal
+    try:
+        return request.app.state.verifier.verify(token)
+    except (jwt.InvalidTokenError, ValidationError) as exc:
+        raise HTTPException(401, f"invalid token: {exc}", headers={"WWW-Authenticate": "Bearer"}) from None
 
 
 class Permissions:
@@ -148,10 +174,7 @@ class Permissions:
         async def caller(request: Request, credentials: HTTPAuthorizationCredentials | None = Security(_bearer)) -> Principal:
             if credentials is None:
                 raise HTTPException(401, "a bearer token is required", headers={"WWW-Authenticate": "Bearer"})
-            try:
-                principal = request.app.state.verifier.verify(credentials.credentials)
-            except (jwt.InvalidTokenError, ValidationError) as exc:
-                raise HTTPException(401, f"invalid token: {exc}", headers={"WWW-Authenticate": "Bearer"}) from None
+            principal = await _verified(request, credentials.credentials)
             if principal.role not in roles:
                 raise HTTPException(403, f"role {principal.role.value} may not {permission.replace(':', ' ')}")
             return principal

@@ -9,7 +9,9 @@ Definitions, each over the tickets the events show:
 - MTTR per tier and priority: submission to (last) resolution, wall clock, by resolving level;
 - SLA compliance per clock: resolved tickets whose clock never breached;
 - deflection per article: tickets resolved at level 0 with the article among those it was suggested to;
-- satisfaction per escalation path: mean rating by the tiers the ticket went through.
+- satisfaction per escalation path: mean rating by the tiers the ticket went through;
+- per integration: the tickets its alerts opened, their occurrences (each trigger counted on an
+  open ticket: the first, then every `ticket.alert_repeated`), and those it resolved itself.
 """
 
 from __future__ import annotations
@@ -41,6 +43,9 @@ class _Ticket:
     ratings: list[int] = field(default_factory=list)
     rated_path: list[int] | None = None
     deflected_by: str | None = None  # the article of a level-0 resolution
+    integration: str | None = None  # the monitoring system that raised it
+    occurrences: int = 1
+    resolved_by_source: bool = False
 
 
 def _rate(part: int, whole: int) -> float | None:
@@ -75,7 +80,9 @@ class KpiBuilder:
         data, kind = event.data, event.type
         if kind == "ticket.submitted":
             if self._include(data.organization) and event.subject not in self._tickets:
-                self._tickets[event.subject] = _Ticket(data.organization, data.submitted_at)
+                self._tickets[event.subject] = _Ticket(
+                data.organization, data.submitted_at, integration=getattr(data, "integration_id", None)
+            )
             return
         ticket = self._tickets.get(event.subject)
         if ticket is None:  # another organization's, or its submission is before the retained history
@@ -96,10 +103,13 @@ class KpiBuilder:
                     ticket.tier_seconds[str(data.from_tier)] = data.tier_elapsed_s
             case "ticket.sla_breached" if data.clock in CONTRACT_CLOCKS:
                 ticket.breached.add(data.clock)
+            case "ticket.alert_repeated":
+                ticket.occurrences = max(ticket.occurrences, data.occurrences)
             case "ticket.resolved":
                 ticket.resolved_at, ticket.level = event.time, data.level
                 ticket.tier_seconds.update(data.tier_seconds)
-                ticket.deflected_by = data.article_id if data.level == 0 else None
+                ticket.deflected_by = data.article_id if data.level == 0 and not data.from_source else None
+                ticket.resolved_by_source = data.from_source
             case "ticket.reopened":
                 ticket.reopened = True
                 ticket.resolved_at = ticket.level = None
@@ -139,7 +149,20 @@ class KpiBuilder:
             },
             "deflection_by_article": self._deflection(tickets),
             "satisfaction_by_path": self._satisfaction(tickets),
+            "integrations": self._integrations(tickets),
         }
+
+    @staticmethod
+    def _integrations(tickets: list[_Ticket]) -> dict:
+        figures: dict[str, dict[str, int]] = {}
+        for t in tickets:
+            if t.integration is None:
+                continue
+            row = figures.setdefault(t.integration, {"tickets": 0, "occurrences": 0, "resolved_by_source": 0})
+            row["tickets"] += 1
+            row["occurrences"] += t.occurrences
+            row["resolved_by_source"] += int(t.resolved_by_source and t.resolved_at is not None)
+        return dict(sorted(figures.items()))
 
     @staticmethod
     def _escalation_rates(tickets: list[_Ticket]) -> dict:

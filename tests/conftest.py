@@ -195,3 +195,59 @@ def smtp_server() -> Iterator[SmtpSink]:
     sink.start()
     yield sink
     sink.stop()
+
+
+class Alertmanagers:
+    """Real Alertmanager processes (Debian's prometheus-alertmanager) on loopback, each with its own config."""
+
+    def __init__(self, binary: str, root: Path) -> None:
+        self.binary, self.root = binary, root
+        self.processes: list = []
+
+    def start(self, config: str) -> str:
+        """Start one with `config` (YAML text); its base URL once it answers /-/ready."""
+        import subprocess
+
+        home = self.root / uuid.uuid4().hex[:8]
+        (home / "data").mkdir(parents=True)
+        (home / "alertmanager.yml").write_text(config)
+        port = free_port()
+        log = open(home / "alertmanager.log", "wb")
+        process = subprocess.Popen(
+            [self.binary, f"--config.file={home / 'alertmanager.yml'}", f"--storage.path={home / 'data'}",
+             f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
+            stdout=log, stderr=subprocess.STDOUT,
+        )
+        self.processes.append(process)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"alertmanager exited: {(home / 'alertmanager.log').read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{url}/-/ready", timeout=1).status_code == 200:
+                    return url
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)  # polling readiness, with the deadline above
+        raise RuntimeError("alertmanager did not become ready within 30 s")
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except Exception:
+                process.kill()
+
+
+@pytest.fixture
+def alertmanagers(tmp_path) -> Iterator[Alertmanagers]:
+    """Starts real Alertmanagers for a test (skips, naming the install, where the binary is missing)."""
+    from tests.tools import tool
+
+    running = Alertmanagers(tool("prometheus-alertmanager"), tmp_path)
+    try:
+        yield running
+    finally:
+        running.stop()

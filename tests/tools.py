@@ -1,4 +1,4 @@
-"""Validators from outside the project that some tests run: promtool, docker-compose, the AsyncAPI CLI.
+"""Tools from outside the project that some tests run: promtool, Alertmanager, docker-compose, the AsyncAPI CLI.
 
 Where one is missing, its tests skip and say how to install it, so `./dev test` runs on any
 machine; `.ci/run` installs them (`.ci/install-tools`) and sets ESCALIER_REQUIRE_TOOLS=1, under
@@ -19,6 +19,8 @@ NODE_BIN = ROOT / ".tools" / "node_modules" / ".bin"
 
 INSTALL = {
     "promtool": "apt-get install prometheus",
+    "prometheus-alertmanager": "apt-get install prometheus-alertmanager",
+    "amtool": "apt-get install prometheus-alertmanager",
     "docker-compose": "apt-get install docker-compose",
     "asyncapi": "npm install --prefix .tools @asyncapi/cli (the version .ci/install-tools pins)",
 }

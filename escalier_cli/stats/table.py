@@ -46,4 +46,7 @@ def render(report: dict) -> str:
                   [[k, v["suggested"], v["deflected"], _pct(v["rate"])] for k, v in report["deflection_by_article"].items()])
     out += _table("satisfaction by escalation path", ["path", "ratings", "mean score"],
                   [[k, v["ratings"], f"{v['mean']:.2f}"] for k, v in report["satisfaction_by_path"].items()])
+    out += _table("integrations (monitoring systems)", ["integration", "tickets", "occurrences", "resolved by source"],
+                  [[k, v["tickets"], v["occurrences"], v["resolved_by_source"]]
+                   for k, v in report.get("integrations", {}).items()])
     return "\n".join(out)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from fastapi import FastAPI
 
 from shared.runtime import ServiceRuntime
 from shared.sla.contracts import Contracts
 from shared.web.app import service_app
 
+from services.intake.integrations import api as integrations
+from services.intake.integrations.handlers import principal_for_key
 from services.intake.publishers import PUBLICATIONS
 from services.intake.ratelimit import Limiter, RequesterLimits
 from services.intake.requester import api as requester
@@ -26,7 +30,7 @@ def create_app(settings: IntakeSettings) -> FastAPI:
     app = service_app(
         runtime,
         title="Escalier intake",
-        routers=[submission.router, requester.router],
+        routers=[submission.router, requester.router, integrations.router],
         background=[("auto-close", AutoCloser(runtime.db, settings).run)],
     )
     app.state.contracts = contracts
@@ -34,4 +38,6 @@ def create_app(settings: IntakeSettings) -> FastAPI:
         requester=Limiter(settings.rate_per_requester_per_minute, settings.burst_per_requester),
         organization=Limiter(settings.rate_per_organization_per_minute, settings.burst_per_organization),
     )
+    app.state.integration_limits = Limiter(settings.rate_per_integration_per_minute, settings.burst_per_integration)
+    app.state.api_keys = partial(principal_for_key, runtime.db)  # shared.auth: keys beside tokens
     return app

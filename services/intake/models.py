@@ -68,4 +68,7 @@ class TimelineEntry(SQLModel, table=True):
     data: dict = Field(sa_column=Column(JSON, nullable=False))
 
 
-MODELS = (IntakeTicket, TimelineEntry)
+# The integrations room's tables (its own models module), migrated with these.
+from services.intake.integrations.models import MODELS as _INTEGRATIONS  # noqa: E402
+
+MODELS = (IntakeTicket, TimelineEntry, *_INTEGRATIONS)

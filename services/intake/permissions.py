@@ -16,6 +16,8 @@ PERMISSIONS = Permissions(
         "submit tickets": REQUESTERS,
         "read tickets": {*REQUESTERS, Role.AGENT, Role.LEAD, Role.OPS},
         "act on tickets as their requester": REQUESTERS,  # reply, self-resolve, reopen, rate
+        "manage integrations": {Role.ORG_ADMIN, Role.OPS},  # create, list, revoke
+        "send events": {Role.INTEGRATION},  # an integration's alerts, on the tickets it opened
     }
 )
 
@@ -42,3 +44,15 @@ def _acting_requester(
 
 # A requester (or their admin) replying, reopening, rating or resolving: one request of their allowance.
 ActingRequester = Annotated[Principal, Depends(_acting_requester)]
+
+
+def _sending_integration(
+    request: Request, principal: Annotated[Principal, PERMISSIONS.require("send events")]
+) -> Principal:
+    # Its own allowance, sized for storms: an outage must not spend the people's (or be refused by theirs).
+    request.app.state.integration_limits.check(principal.sub, f"integration {principal.sub}")
+    return principal
+
+
+# A monitoring system sending an event: one request of its integration's allowance.
+SendingIntegration = Annotated[Principal, Depends(_sending_integration)]

@@ -1,4 +1,4 @@
-"""What intake publishes: each submission twice (for triage, and on the audit trail), and the requester's actions."""
+"""What intake publishes: each submission twice (for triage, and on the audit trail), the requester's actions, and monitoring systems' repeats and resolutions."""
 
 from shared.messages import tickets as ev
 from shared.messaging.wiring import Publications
@@ -9,7 +9,8 @@ PUBLICATIONS: Publications = {
     TICKETS_EVENTS: (
         ev.TicketSubmitted,
         ev.RequesterReplied,
-        ev.TicketResolved,  # resolved by the requester at level 0 (self-service)
+        ev.AlertRepeated,  # a monitoring system's alert raised again (POST /events)
+        ev.TicketResolved,  # by the requester at level 0 (self-service), or by the monitoring system that raised it
         ev.TicketReopened,
         ev.TicketRated,
         ev.TicketClosed,  # by the requester, or automatically after the reopen window

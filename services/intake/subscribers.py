@@ -3,7 +3,7 @@
 from functools import partial
 
 from shared.messages.registry import EVENT_TYPES, TYPE_OF
-from shared.messages.tickets import TicketSubmitted
+from shared.messages.tickets import AlertRepeated, TicketSubmitted
 from shared.messaging.consumer import Subscriptions
 from shared.sla.contracts import Contracts
 from shared.topics import TICKETS_EVENTS
@@ -14,9 +14,9 @@ from services.intake.requester.handlers import apply_ticket_event
 # Read for a whole batch at once: every event updates its ticket's row.
 PRELOAD = (IntakeTicket,)
 
-# On the timeline from the submission's own transaction (submission.handlers.submit_ticket): read back,
-# each cost intake a transaction (inbox, ticket, timeline) and changed nothing else.
-OWN_FACTS = frozenset({TYPE_OF[TicketSubmitted]})
+# On the timeline from their own transaction (submission.handlers.submit_ticket, integrations.handlers):
+# read back, each cost intake a transaction (inbox, ticket, timeline) and changed nothing else.
+OWN_FACTS = frozenset({TYPE_OF[TicketSubmitted], TYPE_OF[AlertRepeated]})
 
 
 def subscriptions(contracts: Contracts) -> Subscriptions:

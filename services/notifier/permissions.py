@@ -14,7 +14,7 @@ from shared.errors import Forbidden
 
 PERMISSIONS = Permissions(
     {
-        "follow tickets": set(Role),  # one ticket's public events, live
+        "follow tickets": set(Role) - {Role.INTEGRATION},  # one ticket's public events, live (people)
         "watch the event stream": {Role.ORG_ADMIN, Role.AGENT, Role.LEAD, Role.OPS},
         "manage subscriptions": {Role.ORG_ADMIN, Role.OPS},
         "read deliveries": {Role.ORG_ADMIN, Role.OPS},

@@ -12,7 +12,7 @@ STAFF = {Role.AGENT, Role.LEAD, Role.OPS}
 
 PERMISSIONS = Permissions(
     {
-        "read the knowledge base": set(Role),
+        "read the knowledge base": set(Role) - {Role.INTEGRATION},  # people; an integration's key is intake's only
         "read the routing rules": STAFF,  # the rules in force and a dry run of them
         "read deflection statistics": STAFF,
     }

@@ -17,6 +17,7 @@ EVENT_TYPES: dict[str, type[Payload]] = {
     "ticket.escalated": tickets.TicketEscalated,
     "ticket.sla_warning": tickets.SlaWarning,
     "ticket.sla_breached": tickets.SlaBreached,
+    "ticket.alert_repeated": tickets.AlertRepeated,
     "ticket.resolved": tickets.TicketResolved,
     "ticket.reopened": tickets.TicketReopened,
     "ticket.closed": tickets.TicketClosed,

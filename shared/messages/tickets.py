@@ -20,6 +20,7 @@ from shared.messages.common import (
 
 class TicketSubmitted(TicketCore):
     callback_url: str | None = None
+    integration_id: str | None = None  # the monitoring system that raised it (intake's POST /events), if any
 
 
 class TicketTriaged(Payload):
@@ -129,6 +130,20 @@ class TicketResolved(Payload):
     article_id: str | None = None
     by: str | None = None
     tier_seconds: dict[str, float] = {}  # open seconds spent at each tier, for reports
+    # Resolved by the monitoring system that raised it (intake's POST /events), at the level the
+    # ticket had reached: the tier holding it takes it out of its queue as for a level-0 resolution.
+    from_source: bool = False
+
+
+class AlertRepeated(Payload):
+    """A monitoring system raised again an alert whose ticket is still open: one more occurrence, no new ticket."""
+
+    ticket_id: str
+    integration_id: str
+    dedup_key: str
+    occurrences: int = Field(ge=2)
+    summary: str
+    severity: Literal["critical", "error", "warning", "info"]
 
 
 class TicketReopened(Payload):

@@ -12,6 +12,7 @@ import pytest
 from fastapi.routing import APIRoute
 
 from shared.auth import Role
+from tests.e2e.integrations import create_integration
 from tests.helpers import bearer
 
 pytestmark = pytest.mark.e2e
@@ -71,7 +72,7 @@ def caller(role: Role, tier: int | None) -> dict[str, str]:
         Role.AGENT: {"orgs": ["*"], "tier": tier or 1},
         Role.LEAD: {"orgs": ["*"]},
         Role.OPS: {},
-    }[role]
+    }[role]  # Role.INTEGRATION: a key, not a token (see below)
     return bearer(f"{role.value}-matrix@acme.example", role.value, **claims)
 
 
@@ -91,6 +92,8 @@ def test_every_endpoint_declares_its_permission(service):
 async def test_each_role_gets_the_status_its_permissions_allow(http, system, service):
     base = system.services[service].url
     tier = int(service[-1]) if service.startswith("tier") else None
+    # The integration role comes with an integration's API key, which only intake knows: elsewhere it is no credential.
+    _, integration = await create_integration(http, system)
     failures = []
     for method, path, roles in routes(service):
         url = base + re.sub(r"\{[^}]+\}", "matrix-unknown-id", path)
@@ -98,8 +101,10 @@ async def test_each_role_gets_the_status_its_permissions_allow(http, system, ser
         if anonymous != 401:
             failures.append((method, path, "anonymous", anonymous))
         for role in Role:
-            status = await status_of(http, method, url, caller(role, tier))
+            headers = integration if role == Role.INTEGRATION else caller(role, tier)
+            status = await status_of(http, method, url, headers)
             allowed = role in (roles or ())
-            if allowed and status in (401, 403) or not allowed and status != 403:
+            refusal = 401 if role == Role.INTEGRATION and service != "intake" else 403
+            if allowed and status in (401, 403) or not allowed and status != refusal:
                 failures.append((method, path, role.value, status))
     assert failures == []

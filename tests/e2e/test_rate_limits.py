@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from types import SimpleNamespace
 
 import httpx
 import pytest
 
 from escalier_cli.system import System
 from tests.conftest import free_port
+from tests.e2e.integrations import create_integration, send
 from tests.e2e.test_ticket_journey import SUBMISSION
 from tests.helpers import TEST_JWT_SECRET, bearer, eventually, requester_headers
 
 pytestmark = pytest.mark.e2e
 
-REQUESTER_BURST, ORGANIZATION_BURST = 3, 5
+REQUESTER_BURST, ORGANIZATION_BURST, INTEGRATION_BURST = 3, 5, 8
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +38,8 @@ def strict_intake(tmp_path_factory) -> Iterator[str]:
             "ESCALIER_INTAKE_BURST_PER_REQUESTER": str(REQUESTER_BURST),
             "ESCALIER_INTAKE_RATE_PER_ORGANIZATION_PER_MINUTE": "1",
             "ESCALIER_INTAKE_BURST_PER_ORGANIZATION": str(ORGANIZATION_BURST),
+            "ESCALIER_INTAKE_RATE_PER_INTEGRATION_PER_MINUTE": "1",
+            "ESCALIER_INTAKE_BURST_PER_INTEGRATION": str(INTEGRATION_BURST),
         },
     )
     intake.start()
@@ -81,6 +85,22 @@ async def test_an_organization_past_its_burst_gets_429_whoever_submits(http, str
     assert (await submit_as(http, strict_intake, f"ann@{other}.example", other)).status_code == 202
     admin = bearer(f"it@{org}.example", "org_admin", org=org)
     assert (await http.get(f"{strict_intake}/tickets", headers=admin)).json()["total"] == ORGANIZATION_BURST
+
+
+async def test_an_integration_has_its_own_allowance_apart_from_its_organizations_people(http, strict_intake):
+    org = f"org-{uuid.uuid4().hex[:8]}"
+    await eventually(lambda: _answers(http, strict_intake))
+    system = SimpleNamespace(services={"intake": SimpleNamespace(url=strict_intake)})
+    _, key = await create_integration(http, system, organization=org)
+    # More than the organization's burst gets through: an integration's events do not spend the people's allowance.
+    statuses = [(await send(http, system, key, f"k{i}")).status_code for i in range(INTEGRATION_BURST + 1)]
+    assert statuses == [202] * INTEGRATION_BURST + [429]
+    refused = await send(http, system, key, "late")
+    assert refused.status_code == 429 and "integration" in refused.json()["detail"]
+    assert int(refused.headers["Retry-After"]) >= 1
+    assert (await submit_as(http, strict_intake, f"ann@{org}.example", org)).status_code == 202
+    stored = (await http.get(f"{strict_intake}/tickets", params={"organization": org})).json()
+    assert stored["total"] == INTEGRATION_BURST + 1  # its tickets and Ann's; nothing of the refused
 
 
 async def _answers(http, url: str) -> bool:

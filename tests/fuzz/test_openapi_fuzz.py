@@ -15,6 +15,7 @@ ESCALIER_FUZZ_SEED=<int> asks for other ones.
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from collections import Counter
@@ -39,19 +40,31 @@ LEAD = bearer("lead@msp.example", "lead", orgs=["*"])
 REQUESTER = bearer("fuzz@acme.example", "requester", org="acme")
 
 
-def caller(service: str, method: str, path: str, case: schemathesis.Case) -> dict[str, str]:
+def caller(service: str, method: str, path: str, case: schemathesis.Case, base_url: str) -> dict[str, str]:
     """The bearer token of a caller allowed to make this call (then the rules of the service decide)."""
     if method in ("GET", "HEAD"):
         return OPS
     if service in TIERS:
         return LEAD
-    if service == "intake" and path == "/tickets":
+    if service == "intake" and path in ("/events", "/integrations/alertmanager"):
+        return _integration_key(base_url)
+    if service == "intake" and path in ("/tickets", "/integrations"):
         body = case.body if isinstance(case.body, dict) else {}
         organization = body.get("organization") if isinstance(body.get("organization"), str) else "acme"
         return bearer("admin@fuzz.example", "org_admin", org=organization)
     if service == "intake":
         return REQUESTER
     return OPS
+
+
+@functools.cache
+def _integration_key(intake: str) -> dict[str, str]:
+    """An integration's key, made once per intake: the only caller `POST /events` takes."""
+    body = {"name": "fuzz", "organization": "acme", "contact": {"email": "noc@acme.example", "name": "NOC"}}
+    admin = bearer("admin@fuzz.example", "org_admin", org="acme")
+    created = httpx.post(f"{intake.rstrip('/')}/integrations", json=body, headers=admin, timeout=10)
+    created.raise_for_status()
+    return {"Authorization": f"Bearer {created.json()['api_key']}"}
 
 
 def fuzz_operation(service: str, base_url: str, operation, failures: list[str], statuses: Counter) -> None:
@@ -67,7 +80,7 @@ def fuzz_operation(service: str, base_url: str, operation, failures: list[str], 
     )
     @given(case=operation.as_strategy())
     def run(case):
-        response = case.call(base_url=base_url, headers=caller(service, method, path, case), timeout=10)
+        response = case.call(base_url=base_url, headers=caller(service, method, path, case, base_url), timeout=10)
         statuses[f"{response.status_code // 100}xx"] += 1
         case.validate_response(response, checks=[not_a_server_error, response_schema_conformance])
 

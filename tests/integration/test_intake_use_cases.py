@@ -169,6 +169,7 @@ async def test_a_self_resolution_resolves_the_ticket_at_level_0_and_a_second_one
                 "article_id": "kb-vpn-reconnect",
                 "by": "ann@acme.example",
                 "tier_seconds": {},
+                "from_source": False,
             },
         )
     ]

@@ -10,13 +10,21 @@ from sqlmodel import select
 from shared.auth import Principal, Role
 from shared.errors import NotFound
 from shared.lifecycle import IllegalTransition, Status
+from shared.messages import new_event
+from shared.messages.tickets import TicketResolved
 from shared.messaging.outbox import OutboxMessage
 from shared.sla.contracts import Contracts
 from tests.integration.test_tier_concurrency import agent, queued_ticket
 
 from services.tiers.tier import Tier
 from services.tiers.work.domain import NoHigherTier, NotYourTicket
-from services.tiers.work.handlers import claim_ticket, comment_on_ticket, escalate_ticket, resolve_ticket
+from services.tiers.work.handlers import (
+    claim_ticket,
+    comment_on_ticket,
+    escalate_ticket,
+    on_requester_event,
+    resolve_ticket,
+)
 from services.tiers.work.models import TierTicket
 
 
@@ -103,3 +111,18 @@ async def test_an_agent_of_another_organization_is_told_the_ticket_does_not_exis
     with pytest.raises(NotFound):
         await claim_ticket(tier, "t-tenancy", stranger)
     assert (await row_of(tier, "t-tenancy")).status == Status.QUEUED
+
+
+async def test_a_resolution_by_the_monitoring_system_takes_the_ticket_out_of_the_queue_at_its_level(tier):
+    await queued_ticket(tier, "t-source")
+    await queued_ticket(tier, "t-agent-elsewhere")
+    by_source = TicketResolved(ticket_id="t-source", level=1, resolution="Resolved by integration p", from_source=True)
+    # A resolution by an agent (this tier's own, read back) is not the source's: it changes nothing here.
+    by_agent = TicketResolved(ticket_id="t-agent-elsewhere", level=1, resolution="Rebooted.")
+
+    for payload in (by_source, by_agent):
+        async with tier.db.unit_of_work() as session:
+            await on_requester_event(session, new_event("intake", payload), tier=tier)
+
+    assert (await row_of(tier, "t-source")).status == Status.RESOLVED
+    assert (await row_of(tier, "t-agent-elsewhere")).status == Status.QUEUED

@@ -146,3 +146,12 @@ def test_the_dashboard_and_the_alerts_only_query_metrics_the_services_export():
     assert _metric_names(alerts) <= _families()
     datasource = yaml.safe_load((DEPLOY / "grafana" / "provisioning" / "datasources" / "prometheus.yml").read_text())
     assert {p["datasource"]["uid"] for p in dashboard["panels"] if "datasource" in p} == {datasource["datasources"][0]["uid"]}
+
+
+def test_the_example_alertmanager_config_is_valid_and_sends_to_intakes_receiver_with_a_key():
+    path = DEPLOY / "alertmanager.yml"
+    checked = subprocess.run([tool("amtool"), "check-config", str(path)], capture_output=True, text=True, timeout=60)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    (webhook,) = yaml.safe_load(path.read_text())["receivers"][0]["webhook_configs"]
+    assert webhook["url"].endswith("/integrations/alertmanager") and webhook["send_resolved"] is True
+    assert webhook["http_config"]["authorization"]["credentials"].startswith("escalier_ik_")

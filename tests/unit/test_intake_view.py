@@ -96,6 +96,7 @@ def test_only_a_late_triage_that_finds_no_clocks_starts_them():
     assert moves_clocks(ASSIGNED[2], late=False, sla={})
 
 
-def test_intake_reads_back_every_fact_of_a_ticket_but_its_own_submissions():
+def test_intake_reads_back_every_fact_of_a_ticket_but_the_ones_it_writes_on_the_timeline_itself():
     handled = subscriptions(Contracts.load(None))[TICKETS_EVENTS]
-    assert set(handled) == {t for t in EVENT_TYPES if t.startswith("ticket.")} - {"ticket.submitted"}
+    own = {"ticket.submitted", "ticket.alert_repeated"}
+    assert set(handled) == {t for t in EVENT_TYPES if t.startswith("ticket.")} - own

@@ -129,3 +129,16 @@ def test_facts_of_a_ticket_intake_never_accepted_are_a_difference():
     accepted, holdings = consistent()
     report = reconcile(accepted, holdings, journey() + journey("ghost"))
     assert any("ghost: facts in the log for a ticket intake never accepted" in d for d in report.differences)
+
+
+def test_a_reopened_ticket_is_expected_back_with_its_agent_or_in_the_queue_if_nobody_claimed_it():
+    claimed = journey()[:4] + [
+        LoggedEvent("t1-res", "ticket.resolved", at(5), "t1"),
+        LoggedEvent("t1-reo", "ticket.reopened", at(6), "t1", tier=1),
+    ]
+    assert expected_state(claimed).status == "in_progress"
+    unclaimed = journey()[:3] + [  # resolved by its source (or the requester) while still queued
+        LoggedEvent("t1-res", "ticket.resolved", at(5), "t1"),
+        LoggedEvent("t1-reo", "ticket.reopened", at(6), "t1", tier=1),
+    ]
+    assert expected_state(unclaimed).status == "queued"

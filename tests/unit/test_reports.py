@@ -114,6 +114,29 @@ def test_a_path_collapses_a_return_to_the_same_tier():
     assert path_name([1, 1, 2]) == "1>2" and path_name([]) == "none"
 
 
+def test_tickets_occurrences_and_resolutions_by_the_source_are_counted_per_integration():
+    def raised(ticket: str, integration: str) -> Envelope:
+        return at(0, ev.TicketSubmitted(
+            ticket_id=ticket, title="t", description="d", requester={"email": "noc@b.c", "name": "NOC"},
+            organization="acme", impact="high", urgency="high", submitted_at=T0, integration_id=integration))
+
+    def repeat(ticket: str, n: int) -> Envelope:
+        return at(n, ev.AlertRepeated(ticket_id=ticket, integration_id="p", dedup_key=ticket, occurrences=n,
+                                      summary="s", severity="critical"))
+
+    events = [
+        raised("X", "p"), repeat("X", 2), repeat("X", 3),
+        raised("Y", "p"), at(9, ev.TicketResolved(ticket_id="Y", level=1, resolution="ok", from_source=True)),
+        raised("W", "q"), *trail(),
+    ]
+    report = KpiBuilder().add_all(events).report()
+    assert report["integrations"] == {
+        "p": {"tickets": 2, "occurrences": 4, "resolved_by_source": 1},
+        "q": {"tickets": 1, "occurrences": 1, "resolved_by_source": 0},
+    }
+    assert report["deflection_by_article"]["kb-1"]["deflected"] == 1
+
+
 def test_the_table_shows_every_kpi_and_the_plot_draws_when_matplotlib_is_there(tmp_path):
     import pytest
 
@@ -122,7 +145,8 @@ def test_the_table_shows_every_kpi_and_the_plot_draws_when_matplotlib_is_there(t
     report = KpiBuilder().add_all(trail()).report()
     text = render(report)
     for heading in ("first-contact resolution: 50.0%", "escalation by tier", "time at each tier", "MTTR",
-                    "SLA compliance", "deflection by article", "satisfaction by escalation path"):
+                    "SLA compliance", "deflection by article", "satisfaction by escalation path",
+                    "integrations (monitoring systems)"):
         assert heading in text
     pytest.importorskip("matplotlib")
     from escalier_cli.stats.plot import draw

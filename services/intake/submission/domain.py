@@ -33,11 +33,12 @@ def check_same_request(stored: str | None, fingerprint: str) -> None:
         raise IdempotencyKeyReused("this Idempotency-Key was already used with a different request body")
 
 
-def submitted(body: TicketCreate, *, ticket_id: str, now: datetime) -> TicketSubmitted:
+def submitted(body: TicketCreate, *, ticket_id: str, now: datetime, integration_id: str | None = None) -> TicketSubmitted:
     """The fact of a submission, as triage and the audit trail read it: the body's core fields as they are."""
     return TicketSubmitted(
         ticket_id=ticket_id,
         submitted_at=now,
+        integration_id=integration_id,
         callback_url=str(body.callback_url) if body.callback_url else None,
         **{name: getattr(body, name) for name in _FROM_THE_BODY},
     )

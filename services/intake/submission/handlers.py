@@ -60,22 +60,35 @@ async def _submit(db: Database, *, body: TicketCreate, idempotency_key: str | No
             if existing is not None:
                 domain.check_same_request(existing.request_hash, fingerprint)
                 return Accepted(existing.id, existing.status, existing.created_at), False
-        fact = domain.submitted(body, ticket_id=str(uuid.uuid4()), now=utcnow())
-        ticket = {**_NEW_TICKET, **domain.new_ticket(fact, idempotency_key=idempotency_key, fingerprint=fingerprint)}
-        # A row, not an ORM object (whose construction was a tenth of intake's time): inserted
-        # with the group's others at commit. A same key earlier in the group is not seen by the
-        # query above: the commit then refuses the second, and the group writer runs each alone.
-        stage_insert(session, IntakeTicket.__table__, ticket)
-        event = new_event(SOURCE, fact)
-        # One fact on two streams: the hand-off to triage and the audit trail; and on the
-        # requester's timeline now, in the same transaction (intake does not read it back).
-        add_to_outbox(session, TICKETS_SUBMITTED, event)
-        add_to_outbox(session, TICKETS_EVENTS, event)
-        stage_insert(session, TimelineEntry.__table__, timeline_row(event))
-        return Accepted(ticket["id"], ticket["status"], ticket["created_at"]), True
+        return stage_submission(session, body, idempotency_key=idempotency_key, fingerprint=fingerprint), True
 
     # Group commit: under load, one transaction for many submissions (see Database.batched).
     return await db.batched(work)
+
+
+def stage_submission(
+    session: AsyncSession,
+    body: TicketCreate,
+    *,
+    idempotency_key: str | None = None,
+    fingerprint: str | None = None,
+    integration_id: str | None = None,
+) -> Accepted:
+    """Stage a new ticket, its `ticket.submitted` (for triage and the audit trail) and its timeline entry."""
+    fact = domain.submitted(body, ticket_id=str(uuid.uuid4()), now=utcnow(), integration_id=integration_id)
+    fingerprint = fingerprint or domain.fingerprint(body)
+    ticket = {**_NEW_TICKET, **domain.new_ticket(fact, idempotency_key=idempotency_key, fingerprint=fingerprint)}
+    # A row, not an ORM object (whose construction was a tenth of intake's time): inserted
+    # with the group's others at commit. A same key earlier in the group is not seen by the
+    # query above: the commit then refuses the second, and the group writer runs each alone.
+    stage_insert(session, IntakeTicket.__table__, ticket)
+    event = new_event(SOURCE, fact)
+    # One fact on two streams: the hand-off to triage and the audit trail; and on the
+    # requester's timeline now, in the same transaction (intake does not read it back).
+    add_to_outbox(session, TICKETS_SUBMITTED, event)
+    add_to_outbox(session, TICKETS_EVENTS, event)
+    stage_insert(session, TimelineEntry.__table__, timeline_row(event))
+    return Accepted(ticket["id"], ticket["status"], ticket["created_at"])
 
 
 async def _by_idempotency_key(session: AsyncSession, organization: str, key: str) -> IntakeTicket | None:

@@ -156,7 +156,7 @@ class WorkItem:
             self.status = next_status(self.status, Action.REQUESTER_REPLY)
 
     def resolved_by_requester(self) -> None:
-        """The requester solved it with an article (level 0): it leaves the queue."""
+        """The requester solved it with an article (level 0), or its monitoring system saw it end: it leaves the queue."""
         if self.status in (Status.RESOLVED, Status.CLOSED):
             return
         self.status = next_status(self.status, Action.SELF_RESOLVE)

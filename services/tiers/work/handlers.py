@@ -193,7 +193,7 @@ async def receive_handoff(session: AsyncSession, event: Envelope, *, tier: Tier)
 
 
 async def on_requester_event(session: AsyncSession, event: Envelope, *, tier: Tier) -> None:
-    """Follow what the requester did: reply, self-resolve, reopen, close."""
+    """Follow what the requester did (reply, self-resolve, reopen, close) or the monitoring system that raised it (resolve)."""
     row = await preload.get(session, TierTicket, event.subject)
     if row is None:
         return
@@ -201,7 +201,7 @@ async def on_requester_event(session: AsyncSession, event: Envelope, *, tier: Ti
     match event.data:
         case RequesterReplied():
             item.requester_replied()
-        case TicketResolved(level=0):
+        case TicketResolved(level=0) | TicketResolved(from_source=True):
             item.resolved_by_requester()
         case TicketReopened() if event.data.tier == tier.number and row.status == Status.RESOLVED:
             item.reopened()

@@ -40,6 +40,10 @@ EVENT_WORDS: dict[str, dict[str, tuple[str, str]]] = {
             "Your request has been resolved",
             "Your request has been marked as solved with the help of an article.",
         ),
+        "ticket.alert_repeated": (
+            "The alert was raised again",
+            "Your monitoring system raised this alert again ({occurrences} times in all); it is the same ticket.",
+        ),
         "ticket.reopened": (
             "Your request has been reopened",
             "Your request is open again and back with the team that resolved it.",
@@ -98,6 +102,10 @@ EVENT_WORDS: dict[str, dict[str, tuple[str, str]]] = {
         "ticket.resolved.self": (
             "Votre demande est résolue",
             "Votre demande a été marquée comme résolue grâce à un article d'aide.",
+        ),
+        "ticket.alert_repeated": (
+            "L'alerte s'est de nouveau déclenchée",
+            "Votre supervision a de nouveau levé cette alerte ({occurrences} fois en tout) ; c'est la même demande.",
         ),
         "ticket.reopened": (
             "Votre demande a été rouverte",
