@@ -41,8 +41,6 @@ class ServiceRuntime:
         *,
         schema: str,
         publications: Publications | None = None,
-        subscriptions: Subscriptions | None = None,
-        preload: Sequence[type[SQLModel]] = (),
     ) -> None:
         self.settings = settings
         self.verifier = TokenVerifier(settings)  # refuses a placeholder secret outside development
@@ -53,8 +51,8 @@ class ServiceRuntime:
         self.guard: TopicGuard | None = None
         self.schema = schema  # whose migrations (shared/migrations.py) this database follows
         self._publications = publications or {}
-        self._subscriptions = subscriptions or {}
-        self._preload = preload
+        self._subscriptions: Subscriptions = {}
+        self._preload: Sequence[type[SQLModel]] = ()
         self._asyncapi: dict | None = None
         self.consumer: ConsumerRunner | None = None
         self._consumer_task: asyncio.Task | None = None
@@ -75,7 +73,8 @@ class ServiceRuntime:
                 log.warning("could not refresh gauges with %s", getattr(refresh, "__name__", refresh), exc_info=True)
 
     def set_subscriptions(self, subscriptions: Subscriptions, *, preload: Sequence[type[SQLModel]] = ()) -> None:
-        """Declare what the service consumes (before start), when handlers need the runtime's parts.
+        """Declare what the service consumes (before start), from its `subscribers.py`: after the runtime is
+        built, since handlers may need its parts (its database, say).
 
         `preload`: models whose rows, keyed by the subjects of a batch's events, its handlers
         look up (shared.messaging.preload): read in one query per batch.

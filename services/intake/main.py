@@ -24,9 +24,8 @@ from services.intake.subscribers import PRELOAD, subscriptions
 def create_app(settings: IntakeSettings) -> FastAPI:
     """Build intake: its runtime (database, outbox, consumer of `tickets.events`) and its routes."""
     contracts = Contracts.load(settings.sla_contracts_file)
-    runtime = ServiceRuntime(
-        settings, schema="intake", publications=PUBLICATIONS, subscriptions=subscriptions(contracts), preload=PRELOAD
-    )
+    runtime = ServiceRuntime(settings, schema="intake", publications=PUBLICATIONS)
+    runtime.set_subscriptions(subscriptions(contracts), preload=PRELOAD)
     app = service_app(
         runtime,
         title="Escalier intake",
