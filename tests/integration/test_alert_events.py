@@ -17,7 +17,7 @@ from shared.messaging.outbox import OutboxMessage
 from services.intake.integrations import handlers
 from services.intake.integrations.domain import UnknownAlert
 from services.intake.integrations.models import Alert
-from services.intake.integrations.schemas import EventBody, IntegrationCreate
+from services.intake.integrations.schemas import AlertmanagerNotification, EventBody, IntegrationCreate
 from services.intake.models import MODELS, IntakeTicket
 
 ADMIN = Principal(sub="it@acme.example", role=Role.ORG_ADMIN, org="acme")
@@ -78,3 +78,36 @@ async def test_a_resolve_stages_one_resolution_from_the_source_and_a_second_chan
         ticket = await session.get(IntakeTicket, ticket_id)
     assert (ticket.status, ticket.level) == ("resolved", 0)  # resolved before triage routed it
     assert await staged_types(db) == ["ticket.submitted", "ticket.resolved"]
+
+
+def notification(status: str, *alerts: tuple[str, str]) -> AlertmanagerNotification:
+    """A version-4 notification of the group `{}:{alertname="DiskFull"}`, with (fingerprint, status) alerts."""
+    return AlertmanagerNotification(
+        version="4", status=status, groupKey='{}:{alertname="DiskFull"}', groupLabels={"alertname": "DiskFull"},
+        commonLabels={"alertname": "DiskFull", "severity": "critical"}, commonAnnotations={"summary": "Disk full"},
+        alerts=[{"status": s, "fingerprint": f, "labels": {"alertname": "DiskFull", "instance": f}} for f, s in alerts],
+    )
+
+
+async def test_an_integration_deduplicating_by_group_keeps_one_ticket_for_the_alert_group(db):
+    body = IntegrationCreate(name="am", kind="alertmanager", alertmanager_dedup="group", organization="acme",
+                             contact={"email": "noc@acme.example", "name": "NOC"})
+    integration_id = (await handlers.create_integration(db, body=body, principal=ADMIN))[0].id
+
+    async def notify(status, *alerts):
+        return await handlers.receive_notification(
+            db, integration_id=integration_id, notification=notification(status, *alerts), window=WEEK)
+
+    first = await notify("firing", ("a1", "firing"), ("a2", "firing"))
+    again = await notify("firing", ("a1", "firing"), ("a2", "resolved"), ("a3", "firing"))
+    over = await notify("resolved", ("a1", "resolved"), ("a3", "resolved"))
+
+    (ticket_id,) = {r.ticket_id for _, r in first + again + over}
+    assert [(key, r.outcome) for key, r in first] == [("a1", "created"), ("a2", "created")]
+    assert {r.outcome for _, r in again} == {"repeated"} and again[0][1].occurrences == 2
+    assert {r.outcome for _, r in over} == {"resolved"}
+    async with db.read() as session:
+        ticket = await session.get(IntakeTicket, ticket_id)
+        assert ticket.title == "Disk full (2 of 2 alerts firing)" and (ticket.impact, ticket.urgency) == ("high", "high")
+        assert (await session.exec(select(func.count()).select_from(Alert))).one() == 1
+    assert await staged_types(db) == ["ticket.submitted", "ticket.alert_repeated", "ticket.resolved"]

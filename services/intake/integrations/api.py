@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from shared.auth import Principal
 from shared.db import Database
 
-from services.intake.integrations import alertmanager, handlers
+from services.intake.integrations import handlers
 from services.intake.integrations.models import Integration
 from services.intake.integrations.schemas import (
     AlertmanagerNotification,
@@ -65,14 +65,16 @@ async def post_event(body: EventBody, request: Request, principal: SendingIntegr
 
 @router.post("/integrations/alertmanager", status_code=202, response_model=NotificationAccepted)
 async def post_alertmanager(body: AlertmanagerNotification, request: Request, principal: SendingIntegration):
-    """Alertmanager's webhook (version 4): each alert an event, its fingerprint the dedup_key."""
+    """Alertmanager's webhook (version 4): each alert an event (its fingerprint the dedup_key), or the whole
+    notification one event of its group, as the integration says (`alertmanager_dedup`)."""
     window = timedelta(seconds=request.app.state.settings.reopen_window_s)
-    events = [alertmanager.event_of(alert) for alert in body.alerts]
-    received = await handlers.receive_notification(_db(request), integration_id=principal.sub, events=events, window=window)
+    received = await handlers.receive_notification(
+        _db(request), integration_id=principal.sub, notification=body, window=window
+    )
     return NotificationAccepted(alerts=[
-        AlertReceived(fingerprint=e.dedup_key, ticket_id=r.ticket_id, outcome=r.outcome, occurrences=r.occurrences)
-        if r else AlertReceived(fingerprint=e.dedup_key, ticket_id=None, outcome="unknown", occurrences=0)
-        for e, r in zip(events, received)
+        AlertReceived(fingerprint=key, ticket_id=r.ticket_id, outcome=r.outcome, occurrences=r.occurrences)
+        if r else AlertReceived(fingerprint=key, ticket_id=None, outcome="unknown", occurrences=0)
+        for key, r in received
     ])
 
 

@@ -79,6 +79,7 @@ class Source:
     language: str
     category_hint: str | None
     severity_map: dict[str, dict[str, str]]
+    alertmanager_dedup: str = "fingerprint"
 
 
 def ticket_body(source: Source, *, summary: str, severity: str, origin: str, component: str,

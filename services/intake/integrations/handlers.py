@@ -22,10 +22,10 @@ from shared.messages import new_event
 from shared.messaging.outbox import add_to_outbox
 from shared.topics import TICKETS_EVENTS
 
-from services.intake.integrations import domain
+from services.intake.integrations import alertmanager, domain
 from services.intake.integrations.domain import Outcome
 from services.intake.integrations.models import Alert, Integration
-from services.intake.integrations.schemas import EventBody, IntegrationCreate
+from services.intake.integrations.schemas import AlertmanagerNotification, EventBody, IntegrationCreate
 from services.intake.models import TimelineEntry
 from services.intake.requester import domain as requester_domain
 from services.intake.requester.handlers import locked_ticket, stage
@@ -48,6 +48,7 @@ async def create_integration(db: Database, *, body: IntegrationCreate, principal
         language=body.contact.language,
         category_hint=body.category_hint,
         severity_map=domain.severity_map({k: v.model_dump() for k, v in body.severity_map.items()}),
+        alertmanager_dedup=body.alertmanager_dedup,
         key_hash=domain.key_hash(key),
         key_hint=domain.key_hint(key),
         created_by=principal.sub,
@@ -105,10 +106,23 @@ async def receive_event(db: Database, *, integration_id: str, body: EventBody, w
 
 
 async def receive_notification(
+    db: Database, *, integration_id: str, notification: AlertmanagerNotification, window: timedelta
+) -> list[tuple[str, Received | None]]:
+    """An Alertmanager notification, as its integration tells its alerts apart (alertmanager.events_of):
+    each alert's fingerprint and what its event did; None for a resolve of an unknown key (an alert that
+    fired before the integration existed: nothing to resolve, and no reason for a retry)."""
+    async with db.read() as session:
+        dedup = _source(await session.get(Integration, integration_id)).alertmanager_dedup
+    events = alertmanager.events_of(notification, dedup)
+    outcomes = await _receive_each(db, integration_id=integration_id, events=events, window=window)
+    if dedup == "group":  # one event for the group: every alert of it has the group's ticket
+        return [(alert.fingerprint, outcomes[0]) for alert in notification.alerts]
+    return [(event.dedup_key, outcome) for event, outcome in zip(events, outcomes)]
+
+
+async def _receive_each(
     db: Database, *, integration_id: str, events: list[EventBody], window: timedelta
 ) -> list[Received | None]:
-    """An Alertmanager notification's alerts, one event each, in order; None for a resolve of an unknown key
-    (an alert that fired before the integration existed: nothing to resolve, and no reason for a retry)."""
     received: list[Received | None] = []
     for body in events:
         try:
@@ -177,7 +191,7 @@ def _source(integration: Integration | None) -> domain.Source:
         id=integration.id, name=integration.name, organization=integration.organization,
         contact_email=integration.contact_email, contact_name=integration.contact_name,
         language=integration.language, category_hint=integration.category_hint,
-        severity_map=integration.severity_map,
+        severity_map=integration.severity_map, alertmanager_dedup=integration.alertmanager_dedup,
     )
 
 

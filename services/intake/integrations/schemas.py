@@ -12,6 +12,9 @@ from shared.messages.common import Category, Language, Level, Name, Organization
 Severity = Literal["critical", "error", "warning", "info"]
 Action = Literal["trigger", "acknowledge", "resolve"]
 Outcome = Literal["created", "repeated", "resolved", "reopened", "acknowledged"]
+# What an Alertmanager notification's alerts are told apart by: each alert's fingerprint (a ticket
+# per alert) or the notification's group key (a ticket per alert group, as Alertmanager groups them).
+AlertmanagerDedup = Literal["fingerprint", "group"]
 DedupKey = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
 Summary = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1024)]
 Short = Annotated[str, StringConstraints(strip_whitespace=True, max_length=255)]
@@ -46,6 +49,7 @@ class IntegrationCreate(BaseModel):
     category_hint: Category | None = None
     # Severities left out keep the defaults (integrations/domain.py DEFAULT_SEVERITY_MAP).
     severity_map: dict[Severity, Mapping] = {}
+    alertmanager_dedup: AlertmanagerDedup = "fingerprint"
 
 
 class IntegrationPublic(BaseModel):
@@ -56,6 +60,7 @@ class IntegrationPublic(BaseModel):
     contact: Contact
     category_hint: str | None
     severity_map: dict[Severity, Mapping]
+    alertmanager_dedup: AlertmanagerDedup
     key_hint: str
     created_by: str
     created_at: datetime
@@ -129,6 +134,9 @@ class AlertmanagerNotification(BaseModel):
     status: Literal["firing", "resolved"]
     receiver: str = ""
     groupKey: str = ""
+    groupLabels: dict[str, str] = {}
+    commonLabels: dict[str, str] = {}
+    commonAnnotations: dict[str, str] = {}
     alerts: list[AlertmanagerAlert] = Field(max_length=1000)
 
 
