@@ -90,7 +90,7 @@ def notification(status: str, *alerts: tuple[str, str]) -> AlertmanagerNotificat
 
 
 async def test_an_integration_deduplicating_by_group_keeps_one_ticket_for_the_alert_group(db):
-    body = IntegrationCreate(name="am", kind="alertmanager", alertmanager_dedup="group", organization="acme",
+    body = IntegrationCreate(name="am", kind="alertmanager", alertmanager={"dedup": "group"}, organization="acme",
                              contact={"email": "noc@acme.example", "name": "NOC"})
     integration_id = (await handlers.create_integration(db, body=body, principal=ADMIN))[0].id
 

@@ -4,8 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from services.intake.integrations.alertmanager import event_of, summary_of
-from services.intake.integrations.schemas import AlertmanagerAlert, AlertmanagerNotification
+from services.intake.integrations import alertmanager
+from services.intake.integrations.schemas import AlertmanagerAlert, AlertmanagerMapping, AlertmanagerNotification
+
+DEFAULT = AlertmanagerMapping()
+
+
+def event_of(alert: AlertmanagerAlert, mapping: AlertmanagerMapping = DEFAULT):
+    return alertmanager.event_of(alert, mapping)
+
+
+def summary_of(labels: dict, annotations: dict, mapping: AlertmanagerMapping = DEFAULT) -> str:
+    return alertmanager.summary_of(labels, annotations, mapping)
 
 FIRING = {
     "status": "firing",
@@ -52,3 +62,34 @@ def test_only_version_4_notifications_are_taken():
     assert len(AlertmanagerNotification.model_validate(body).alerts) == 1
     with pytest.raises(ValueError):
         AlertmanagerNotification.model_validate({**body, "version": "3"})
+
+
+def test_the_mapping_is_the_integrations_own_annotations_labels_and_severity_values():
+    mapping = AlertmanagerMapping(
+        summary_annotations=["title"], severity_label="priority", severities={"p1": "critical", "p3": "info"},
+        category_label="team",
+    )
+    labels = {**FIRING["labels"], "priority": "P1", "team": "network"}
+    alert = AlertmanagerAlert.model_validate({**FIRING, "labels": labels, "annotations": {"title": "Uplink down"}})
+    event = event_of(alert, mapping)
+    assert (event.summary, event.severity, event.category_hint) == ("Uplink down", "critical", "network")
+    # A label value that is no category leaves the integration's default; an unknown value, the default severity.
+    other = AlertmanagerAlert.model_validate({**FIRING, "labels": {"priority": "P9", "team": "payments"}})
+    assert (event_of(other, mapping).category_hint, event_of(other, mapping).severity) == (None, "warning")
+    assert event_of(AlertmanagerAlert.model_validate(FIRING)).category_hint is None  # no `category` label
+
+
+def test_by_group_a_notification_is_one_event_of_its_group_as_grave_as_its_gravest_alert():
+    warning = {**FIRING, "fingerprint": "a2", "labels": {**FIRING["labels"], "severity": "warning"}}
+    body = AlertmanagerNotification.model_validate({
+        "version": "4", "status": "firing", "groupKey": '{}:{alertname="DiskFull"}',
+        "commonLabels": {"alertname": "DiskFull"}, "commonAnnotations": {},
+        "alerts": [FIRING, {**warning, "status": "resolved"}],
+    })
+    (event,) = alertmanager.events_of(body, AlertmanagerMapping(dedup="group"))
+    again = alertmanager.event_of_group(body, AlertmanagerMapping(dedup="group"))
+    assert event.dedup_key == again.dedup_key and event.dedup_key.startswith("group:")
+    assert (event.action, event.severity) == ("trigger", "critical")
+    assert event.summary == "DiskFull (1 of 2 alerts firing)"
+    assert [a["fingerprint"] for a in event.custom_details["alerts"]] == ["3fa1c2b4d5e6f708", "a2"]
+    assert len(alertmanager.events_of(body, DEFAULT)) == 2  # by fingerprint: an event an alert

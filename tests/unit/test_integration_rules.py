@@ -36,7 +36,7 @@ def test_severities_map_to_the_defaults_unless_the_integration_names_them():
 
 def test_a_new_alert_becomes_a_ticket_from_the_integration_with_the_event_as_its_text():
     body = domain.ticket_body(
-        SOURCE, summary="Disk full on db1" + "!" * 300, severity="warning", origin="db1", component="postgres",
+        SOURCE, summary="Disk full on db1" + "!" * 300, category_hint=None, severity="warning", origin="db1", component="postgres",
         custom_details={"free": "0%"}, links=[("https://grafana.example/d/1", "dashboard")], dedup_key="k1",
     )
     assert len(body.title) == 200 and body.title.startswith("Disk full on db1")

@@ -66,7 +66,7 @@ async def post_event(body: EventBody, request: Request, principal: SendingIntegr
 @router.post("/integrations/alertmanager", status_code=202, response_model=NotificationAccepted)
 async def post_alertmanager(body: AlertmanagerNotification, request: Request, principal: SendingIntegration):
     """Alertmanager's webhook (version 4): each alert an event (its fingerprint the dedup_key), or the whole
-    notification one event of its group, as the integration says (`alertmanager_dedup`)."""
+    notification one event of its group, as the integration says (`alertmanager.dedup`)."""
     window = timedelta(seconds=request.app.state.settings.reopen_window_s)
     received = await handlers.receive_notification(
         _db(request), integration_id=principal.sub, notification=body, window=window

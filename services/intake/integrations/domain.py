@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -79,10 +79,10 @@ class Source:
     language: str
     category_hint: str | None
     severity_map: dict[str, dict[str, str]]
-    alertmanager_dedup: str = "fingerprint"
+    alertmanager: dict[str, Any] = field(default_factory=dict)  # schemas.AlertmanagerMapping, as stored
 
 
-def ticket_body(source: Source, *, summary: str, severity: str, origin: str, component: str,
+def ticket_body(source: Source, *, summary: str, category_hint: str | None, severity: str, origin: str, component: str,
                 custom_details: dict[str, Any], links: list[tuple[str, str]], dedup_key: str) -> TicketCreate:
     """The ticket a new alert opens: its summary as the title, the whole event as the description."""
     mapping = severity_map(source.severity_map)[severity]
@@ -99,7 +99,7 @@ def ticket_body(source: Source, *, summary: str, severity: str, origin: str, com
         organization=source.organization,
         impact=mapping["impact"],
         urgency=mapping["urgency"],
-        category_hint=source.category_hint,
+        category_hint=category_hint or source.category_hint,
     )
 
 

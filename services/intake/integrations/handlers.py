@@ -25,7 +25,7 @@ from shared.topics import TICKETS_EVENTS
 from services.intake.integrations import alertmanager, domain
 from services.intake.integrations.domain import Outcome
 from services.intake.integrations.models import Alert, Integration
-from services.intake.integrations.schemas import AlertmanagerNotification, EventBody, IntegrationCreate
+from services.intake.integrations.schemas import AlertmanagerMapping, AlertmanagerNotification, EventBody, IntegrationCreate
 from services.intake.models import TimelineEntry
 from services.intake.requester import domain as requester_domain
 from services.intake.requester.handlers import locked_ticket, stage
@@ -48,7 +48,7 @@ async def create_integration(db: Database, *, body: IntegrationCreate, principal
         language=body.contact.language,
         category_hint=body.category_hint,
         severity_map=domain.severity_map({k: v.model_dump() for k, v in body.severity_map.items()}),
-        alertmanager_dedup=body.alertmanager_dedup,
+        alertmanager=body.alertmanager.model_dump(),
         key_hash=domain.key_hash(key),
         key_hint=domain.key_hint(key),
         created_by=principal.sub,
@@ -112,10 +112,10 @@ async def receive_notification(
     each alert's fingerprint and what its event did; None for a resolve of an unknown key (an alert that
     fired before the integration existed: nothing to resolve, and no reason for a retry)."""
     async with db.read() as session:
-        dedup = _source(await session.get(Integration, integration_id)).alertmanager_dedup
-    events = alertmanager.events_of(notification, dedup)
+        mapping = AlertmanagerMapping(**_source(await session.get(Integration, integration_id)).alertmanager)
+    events = alertmanager.events_of(notification, mapping)
     outcomes = await _receive_each(db, integration_id=integration_id, events=events, window=window)
-    if dedup == "group":  # one event for the group: every alert of it has the group's ticket
+    if mapping.dedup == "group":  # one event for the group: every alert of it has the group's ticket
         return [(alert.fingerprint, outcomes[0]) for alert in notification.alerts]
     return [(event.dedup_key, outcome) for event, outcome in zip(events, outcomes)]
 
@@ -162,7 +162,7 @@ async def _receive(session: AsyncSession, integration_id: str, body: EventBody, 
 def _open(session: AsyncSession, source: domain.Source, body: EventBody, alert: Alert | None, now: datetime) -> Received:
     links = [(str(link.href), link.text) for link in body.links]
     ticket = domain.ticket_body(
-        source, summary=body.summary or "", severity=body.severity, origin=body.source, component=body.component,
+        source, summary=body.summary or "", category_hint=body.category_hint, severity=body.severity, origin=body.source, component=body.component,
         custom_details=body.custom_details, links=links, dedup_key=body.dedup_key,
     )
     accepted = stage_submission(session, ticket, integration_id=source.id)
@@ -191,7 +191,7 @@ def _source(integration: Integration | None) -> domain.Source:
         id=integration.id, name=integration.name, organization=integration.organization,
         contact_email=integration.contact_email, contact_name=integration.contact_name,
         language=integration.language, category_hint=integration.category_hint,
-        severity_map=integration.severity_map, alertmanager_dedup=integration.alertmanager_dedup,
+        severity_map=integration.severity_map, alertmanager=integration.alertmanager,
     )
 
 

@@ -26,7 +26,7 @@ class Integration(SQLModel, table=True):
     language: str = "en"
     category_hint: str | None = None
     severity_map: dict = Field(default={}, sa_column=Column(JSON, nullable=False))  # severity -> {impact, urgency}
-    alertmanager_dedup: str = "fingerprint"  # fingerprint: a ticket per alert | group: a ticket per alert group
+    alertmanager: dict = Field(default={}, sa_column=Column(JSON, nullable=False))  # schemas.AlertmanagerMapping
     key_hash: str = Field(unique=True)  # sha256 of the API key; the key itself is never stored
     key_hint: str  # the key's first characters, to tell keys apart in a list
     created_by: str

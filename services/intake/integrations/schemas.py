@@ -12,9 +12,6 @@ from shared.messages.common import Category, Language, Level, Name, Organization
 Severity = Literal["critical", "error", "warning", "info"]
 Action = Literal["trigger", "acknowledge", "resolve"]
 Outcome = Literal["created", "repeated", "resolved", "reopened", "acknowledged"]
-# What an Alertmanager notification's alerts are told apart by: each alert's fingerprint (a ticket
-# per alert) or the notification's group key (a ticket per alert group, as Alertmanager groups them).
-AlertmanagerDedup = Literal["fingerprint", "group"]
 DedupKey = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
 Summary = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1024)]
 Short = Annotated[str, StringConstraints(strip_whitespace=True, max_length=255)]
@@ -39,6 +36,20 @@ class Contact(BaseModel):
     language: Language = "en"
 
 
+class AlertmanagerMapping(BaseModel):
+    """How an Alertmanager notification becomes events (integrations/alertmanager.py; docs/api.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # fingerprint: each alert is an event (a ticket per alert); group: the notification is one event of its
+    # alert group (a ticket per group, as Alertmanager's `group_by` makes them).
+    dedup: Literal["fingerprint", "group"] = "fingerprint"
+    summary_annotations: list[Short] = Field(default=["summary", "description", "message"], min_length=1, max_length=10)
+    severity_label: Short = "severity"
+    severities: dict[Short, Severity] = Field(default={}, max_length=50)  # label values beside the usual ones
+    category_label: Short = "category"  # its value, when a category, is the ticket's category hint
+
+
 class IntegrationCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -49,7 +60,7 @@ class IntegrationCreate(BaseModel):
     category_hint: Category | None = None
     # Severities left out keep the defaults (integrations/domain.py DEFAULT_SEVERITY_MAP).
     severity_map: dict[Severity, Mapping] = {}
-    alertmanager_dedup: AlertmanagerDedup = "fingerprint"
+    alertmanager: AlertmanagerMapping = AlertmanagerMapping()
 
 
 class IntegrationPublic(BaseModel):
@@ -60,7 +71,7 @@ class IntegrationPublic(BaseModel):
     contact: Contact
     category_hint: str | None
     severity_map: dict[Severity, Mapping]
-    alertmanager_dedup: AlertmanagerDedup
+    alertmanager: AlertmanagerMapping
     key_hint: str
     created_by: str
     created_at: datetime
@@ -90,6 +101,7 @@ class EventBody(BaseModel):
     dedup_key: DedupKey
     action: Action
     summary: Summary | None = None  # required to trigger
+    category_hint: Category | None = None  # else the integration's
     severity: Severity = "error"
     source: Short = ""
     component: Short = ""

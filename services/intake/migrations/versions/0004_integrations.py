@@ -45,7 +45,7 @@ def upgrade() -> None:
     sa.Column('language', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('category_hint', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('severity_map', sa.JSON(), nullable=False),
-    sa.Column('alertmanager_dedup', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('alertmanager', sa.JSON(), nullable=False),
     sa.Column('key_hash', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('key_hint', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('created_by', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
