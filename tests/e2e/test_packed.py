@@ -118,9 +118,11 @@ async def test_each_line_of_a_packed_process_names_its_service(packed):
     }
 
 
-def test_a_sigterm_stops_every_service_of_the_process_gracefully(packed):
+def test_a_sigterm_stops_every_service_of_the_process_gracefully_and_the_supervisor_starts_them_again(packed):
     host = next(h for h in packed.hosts() if "intake" in h.packed)
     os.kill(host.process.pid, signal.SIGTERM)
     assert host.process.wait(30) == 0
     finished = [orjson.loads(line) for line in host.log_path.read_text().splitlines() if "Finished server process" in line]
     assert {line["service"] for line in finished} == set(host.packed)
+    assert packed.restart_crashed() == [host.label]
+    packed.wait_ready(timeout_s=120)
