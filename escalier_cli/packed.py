@@ -37,7 +37,8 @@ def entry_point(name: str):
 def main(argv: list[str]) -> int:
     unknown = [n for n in argv if n not in ENTRY_POINTS]
     if not argv or unknown or len(set(argv)) != len(argv):
-        print(f"usage: python -m escalier_cli.packed SERVICE... (each once, of {', '.join(ENTRY_POINTS)})", file=sys.stderr)
+        names = ", ".join(ENTRY_POINTS)
+        print(f"usage: python -m escalier_cli.packed SERVICE... (each once, of {names})", file=sys.stderr)
         return 2
     return serve_together([entry_point(name) for name in argv])
 

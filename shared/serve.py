@@ -89,12 +89,13 @@ def serve_together(services: Sequence[tuple[AppFactory, ServiceSettings]]) -> in
     servers: list[tuple[str, _PackedServer]] = []
     runtimes = []
     for create_app, settings in services:
-        with packing.serving(settings.service_name):
-            tracing.configure(settings.service_name)
+        name = settings.service_name
+        with packing.serving(name):  # what the app logs or measures while it is built is its own
+            tracing.configure(name)
             settings.data_dir.mkdir(parents=True, exist_ok=True)
             app = create_app(settings)
-            runtimes.append(app.state.runtime)
-            servers.append((settings.service_name, _PackedServer(_config(packing.scoped(app, settings.service_name), settings))))
+        runtimes.append(app.state.runtime)
+        servers.append((name, _PackedServer(_config(packing.scoped(app, name), settings))))
     _serve_process_figures_once(names, runtimes)
     with asyncio.Runner(loop_factory=servers[0][1].config.get_loop_factory()) as runner:
         return runner.run(_serve_all(servers))

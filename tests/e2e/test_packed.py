@@ -122,7 +122,8 @@ def test_a_sigterm_stops_every_service_of_the_process_gracefully_and_the_supervi
     host = next(h for h in packed.hosts() if "intake" in h.packed)
     os.kill(host.process.pid, signal.SIGTERM)
     assert host.process.wait(30) == 0
-    finished = [orjson.loads(line) for line in host.log_path.read_text().splitlines() if "Finished server process" in line]
+    lines = host.log_path.read_text().splitlines()
+    finished = [orjson.loads(line) for line in lines if "Finished server process" in line]
     assert {line["service"] for line in finished} == set(host.packed)
     assert packed.restart_crashed() == [host.label]
     packed.wait_ready(timeout_s=120)

@@ -111,4 +111,5 @@ def test_each_packed_service_names_its_own_spans():
                 pass
     finally:
         tracing.configure("escalier")
-    assert [s.resource.attributes["service.name"] for s in exported.get_finished_spans()] == ["unit-intake", "unit-triage"]
+    named = [s.resource.attributes["service.name"] for s in exported.get_finished_spans()]
+    assert named == ["unit-intake", "unit-triage"]
