@@ -49,7 +49,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         broker = EmbeddedBroker(args.broker_port, log_file=data_dir / "tansu.log").start()
         bootstrap = broker.bootstrap
     system = System(
-        bootstrap=bootstrap, data_dir=data_dir, extra_env={"ESCALIER_TOPIC_PARTITIONS": str(args.partitions)}
+        bootstrap=bootstrap, data_dir=data_dir, extra_env={"ESCALIER_TOPIC_PARTITIONS": str(args.partitions)},
+        processes=args.processes,
     )
     try:
         asyncio.run(wait_for_broker(bootstrap, timeout_s=30))
@@ -127,6 +128,9 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--broker-port", type=int, default=9092)
     up.add_argument("--partitions", type=int, default=6)
     up.add_argument("--ready-timeout", type=float, default=120.0)
+    up.add_argument("--processes", type=int, choices=range(1, 7), metavar="N",
+                    default=os.environ.get("ESCALIER_PROCESSES", "6"),
+                    help="run the six services in N processes, 1 to 6 (default 6, one a service; ESCALIER_PROCESSES)")
     up.set_defaults(func=cmd_up)
 
     broker = sub.add_parser("broker", help="run the embedded Tansu broker alone")

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import orjson
 
-from shared import tracing
+from shared import packing, tracing
 
 # color_message: uvicorn's ANSI-coloured copy of the message.
 _STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName", "color_message"}
@@ -18,13 +18,13 @@ class JsonFormatter(logging.Formatter):
 
     def __init__(self, service: str) -> None:
         super().__init__()
-        self.service = service
+        self.service = service  # the process's; in a packed process, each line names its own service
 
     def format(self, record: logging.LogRecord) -> str:
         entry = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
-            "service": self.service,
+            "service": packing.current() or self.service,
             "logger": record.name,
             "message": record.getMessage(),
             **tracing.fields(),

@@ -17,9 +17,11 @@ New revision, after changing a service's models (or, with `plumbing`, the plumbi
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 import tempfile
+import weakref
 import zlib
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -124,6 +126,9 @@ def _has_tables_of_a_service(connection: Connection) -> bool:
 
 
 MIGRATION_LOCK_WAIT_S = 60.0
+# Alembic's `context` and `op` are proxies global to the process: two services packed in one process
+# (shared.packing) must not run their migrations at once. One lock per event loop (tests run several).
+_MIGRATING: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
 
 
 async def upgrade(db: Database, service: str, to: str = "heads") -> None:
@@ -132,8 +137,9 @@ async def upgrade(db: Database, service: str, to: str = "heads") -> None:
     # Replicas starting together on one SQLite file wait for each other's migration: longer than
     # the few seconds a request or a consumer waits.
     lock_wait = sqlite_inline.LOCK_WAIT_S.set(MIGRATION_LOCK_WAIT_S)
+    in_process = _MIGRATING.setdefault(asyncio.get_running_loop(), asyncio.Lock())
     try:
-        async with db.engine.begin() as connection:
+        async with in_process, db.engine.begin() as connection:
             if not db.is_sqlite:  # SQLite: BEGIN IMMEDIATE already holds the only write lock
                 lock = zlib.crc32(f"escalier-migrations-{service}".encode())
                 await connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({lock})")

@@ -26,6 +26,8 @@ from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
+from shared import packing
+
 log = logging.getLogger(__name__)
 
 HEADER = "traceparent"
@@ -71,6 +73,8 @@ _propagator = TraceContextTextMapPropagator()
 _provider = TracerProvider(resource=Resource.create({"service.name": "escalier"}), sampler=ALWAYS_OFF)
 _tracer = _provider.get_tracer("escalier")  # one for the process: making one per span showed in profiles
 _recording = False  # whether spans are exported (configure()); if not, scope() takes a shorter way
+# A packed process (shared.packing) configures one tracer per service, so each span's resource names its own.
+_tracers: dict[str, trace.Tracer] = {}
 _ids = RandomIdGenerator()
 
 
@@ -84,7 +88,7 @@ def configure(service: str, processor: SpanProcessor | None = None) -> None:
     _provider = TracerProvider(resource=Resource.create({"service.name": service}), sampler=sampler)
     if processor is not None:
         _provider.add_span_processor(processor)
-    _tracer = _provider.get_tracer("escalier")
+    _tracer = _tracers[service] = _provider.get_tracer("escalier")
     _recording = processor is not None
 
 
@@ -115,7 +119,8 @@ def scope(traceparent: str | bytes | None = None, name: str = "escalier", **ids:
             otel_context.detach(attached)
         return
     carrier = {HEADER: format_traceparent(*parent)} if parent else {}
-    with _tracer.start_as_current_span(name, context=_propagator.extract(carrier)) as span:
+    tracer = _tracers.get(packing.current() or "", _tracer)
+    with tracer.start_as_current_span(name, context=_propagator.extract(carrier)) as span:
         with _fields_of(span, parent, ids) as current:
             for key, value in current.items():
                 if key.endswith("_id") and key not in ("trace_id", "span_id"):

@@ -50,6 +50,8 @@ def add_parser(sub) -> None:
     p.add_argument("--no-references", dest="references", action="store_false", help="skip the bare HTTP and bus runs")
     p.add_argument("--bus-rate", type=float, help="bare-bus messages/s (default: --rate, else 1000)")
     p.add_argument("--partitions", type=int, default=6)
+    p.add_argument("--processes", type=int, choices=range(1, 7), metavar="N",
+                   help="the started system's six services in N processes, as escalier up --processes (default 6)")
     p.add_argument("--settle", type=float, default=5.0, help="seconds idle before the idle phase (default 5)")
     p.add_argument("--idle-window", type=float, default=60.0,
                    help="length of the idle phase, in seconds: every process's CPU, wake-ups (voluntary context "
@@ -71,7 +73,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         return 2
     urls = dict(args.url)
     opening = nullcontext(running_system(urls, args.bootstrap, {n: int(p) for n, p in args.pid})) if urls or args.bootstrap \
-        else started_system(partitions=args.partitions, keep=args.keep_data)
+        else started_system(partitions=args.partitions, keep=args.keep_data, processes=args.processes)
     with opening as target:
         report, series = asyncio.run(run(args, target))
     report["command"] = _command(args)
@@ -89,7 +91,7 @@ def _command(args: argparse.Namespace) -> str:
     """The options of this run as a command line, for the report."""
     words = ["escalier", "bench", "--tickets", str(args.tickets), "--concurrency", str(args.concurrency)]
     words += ["--lone", str(args.lone), "--settle", f"{args.settle:g}", "--idle-window", f"{args.idle_window:g}"]
-    for flag in ("rate", "agents", "bus_rate", "bootstrap"):
+    for flag in ("rate", "agents", "bus_rate", "bootstrap", "processes"):
         if getattr(args, flag):
             words += [f"--{flag.replace('_', '-')}", str(getattr(args, flag))]
     words += [f"--url={n}={u}" for n, u in args.url] + ([] if args.references else ["--no-references"])
@@ -104,6 +106,7 @@ async def run(args: argparse.Namespace, target: Target) -> tuple[dict, dict]:
     report = {"mode": {"tickets": args.tickets, "rate": args.rate, "concurrency": args.concurrency,
                        "requesters": args.requesters, "agents": args.agents, "lone": args.lone,
                        "idle_window_s": args.idle_window, "started_system": target.started,
+                       "processes": (args.processes or 6) if target.started else None,  # the services'
                        "pids_found_by_port": target.found},
               "machine": {"cpus": os.cpu_count(), "loadavg_before": os.getloadavg()}, "system_processes": names}
     idle = report["idle"] = await measure_idle(args, watch)

@@ -12,7 +12,9 @@ def _ms(stats: dict) -> str:
 
 
 def _row(name: str, cells: list, widths: tuple[int, ...]) -> str:
-    return f"  {name:<14}" + "".join(f"{'' if c is None else c:>{w}}" for c, w in zip(cells, widths))
+    # A packed process's name (triage+tier1+tier2+tier3) gets a line of its own, the columns stay aligned.
+    head = f"  {name:<14}" if len(name) <= 14 else f"  {name}\n{'':16}"
+    return head + "".join(f"{'' if c is None else c:>{w}}" for c, w in zip(cells, widths))
 
 
 def _line(label: str, total: float | None, why: str | None, unit: str) -> str:

@@ -56,19 +56,23 @@ class Target:
 
 
 @contextmanager
-def started_system(*, partitions: int = 6, keep: bool = False, ready_timeout_s: float = 180.0) -> Iterator[Target]:
-    """Broker and six services on free ports, data in a temporary folder; everything stopped on exit."""
+def started_system(*, partitions: int = 6, keep: bool = False, ready_timeout_s: float = 180.0,
+                   processes: int | None = None) -> Iterator[Target]:
+    """Broker and six services on free ports (in `processes` processes, else one each), data in a temporary
+    folder; everything stopped on exit."""
     data_dir = Path(tempfile.mkdtemp(prefix="escalier-bench-"))
     secret = secrets.token_urlsafe(32)
     broker = EmbeddedBroker(free_port(), log_file=data_dir / "tansu.log").start()
     env = {**BENCH_ENV, "ESCALIER_JWT_SECRET": secret, "ESCALIER_TOPIC_PARTITIONS": str(partitions)}
-    system = System(bootstrap=broker.bootstrap, data_dir=data_dir, ports={n: free_port() for n in SERVICES}, extra_env=env)
+    system = System(bootstrap=broker.bootstrap, data_dir=data_dir, ports={n: free_port() for n in SERVICES}, extra_env=env,
+                    processes=processes)
     try:
         asyncio.run(wait_for_broker(broker.bootstrap, timeout_s=30))
         asyncio.run(ensure_topics(broker.bootstrap, partitions=partitions))
         system.start()
         system.wait_ready(timeout_s=ready_timeout_s)
-        pids = {"broker": broker.process.pid, **{n: s.process.pid for n, s in system.services.items()}}
+        # By process: a packed one (intake+notifier) is counted once.
+        pids = {"broker": broker.process.pid, **{h.label: h.process.pid for h in system.hosts()}}
         yield Target(system.urls(), broker.bootstrap, secret, pids, started=True, data_dir=data_dir)
     finally:
         system.stop()

@@ -8,6 +8,8 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from shared.messaging import metrics
+
 if TYPE_CHECKING:
     from shared.runtime import ServiceRuntime
 
@@ -34,6 +36,6 @@ def health_router(runtime: ServiceRuntime) -> APIRouter:
     @router.get("/metrics", include_in_schema=False)
     async def prometheus_metrics() -> Response:
         await runtime.refresh_gauges()
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        return Response(generate_latest(metrics.registry()), media_type=CONTENT_TYPE_LATEST)
 
     return router
